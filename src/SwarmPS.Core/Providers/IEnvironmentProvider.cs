@@ -1,0 +1,129 @@
+using SwarmPS.Core.Registry;
+
+namespace SwarmPS.Core.Providers;
+
+/// <summary>What the caller asked for when creating an environment. Providers ignore what they do not use.</summary>
+public sealed class NewEnvironmentRequest
+{
+    public required string Ticket { get; init; }
+    public string? Provider { get; init; }
+    /// <summary>Repository (any path inside it); default: the current directory.</summary>
+    public string? RepositoryPath { get; init; }
+    /// <summary>Base ref (worktree/docker) or base image (VM providers). Default: HEAD.</summary>
+    public string? BaseRef { get; init; }
+    public string? Image { get; init; }
+    /// <summary>Spec text written to <c>.swarm/spec.md</c>.</summary>
+    public string? Spec { get; init; }
+    public int? Cpus { get; init; }
+    public int? MemoryMb { get; init; }
+    /// <summary>Directory relative paths are resolved against (the caller's current location).</summary>
+    public string? WorkingDirectory { get; init; }
+}
+
+public sealed class RemoveOptions
+{
+    /// <summary>Remove even if there is uncommitted or unmerged work; it is lost.</summary>
+    public bool Force { get; init; }
+    /// <summary>Keep the <c>swarm/&lt;ticket&gt;</c> branch.</summary>
+    public bool KeepBranch { get; init; }
+}
+
+public sealed record ProviderAvailability(bool Available, string? Reason)
+{
+    public static ProviderAvailability Yes { get; } = new(true, null);
+    public static ProviderAvailability No(string reason) => new(false, reason);
+}
+
+/// <summary>Services a provider may use; one per operation.</summary>
+public sealed class ProviderContext
+{
+    public required SwarmHome Home { get; init; }
+    public required SwarmConfig Config { get; init; }
+    public required SwarmRegistry Registry { get; init; }
+    public IProgress<SwarmProgress>? Progress { get; init; }
+
+    public void Report(string activity, string status, int percent = -1) => Progress?.Report(new SwarmProgress(activity, status, percent));
+}
+
+/// <summary>
+/// One interface for every kind of environment: git worktrees, containers, VMs, cluster
+/// allocations. A provider declares what it can do in <see cref="Capabilities"/>; callers ask
+/// before acting, and a provider that lacks a capability throws CapabilityNotSupported naming it.
+/// The registry is the truth for what SwarmPS owns; the provider is the truth for what runs.
+/// </summary>
+public interface IEnvironmentProvider
+{
+    string Name { get; }
+    string Description { get; }
+    ProviderCapabilities Capabilities { get; }
+
+    /// <summary>Whether the provider can work on this machine, and why not.</summary>
+    Task<ProviderAvailability> CheckAvailabilityAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Validates the request and fills in the row to reserve (repository, base, branch, workspace),
+    /// with no side effects. Errors here create nothing.
+    /// </summary>
+    Task<SwarmEnvironment> PrepareAsync(NewEnvironmentRequest request, ProviderContext context, CancellationToken ct);
+
+    /// <summary>
+    /// Creates the environment for a reserved row (ports already allocated). On failure it must
+    /// leave nothing behind in the backend. Returns the row to record (status Running).
+    /// </summary>
+    Task<SwarmEnvironment> CreateAsync(SwarmEnvironment reserved, NewEnvironmentRequest request, ProviderContext context, CancellationToken ct);
+
+    Task<SwarmEnvironment> StartAsync(SwarmEnvironment env, ProviderContext context, CancellationToken ct);
+    Task<SwarmEnvironment> StopAsync(SwarmEnvironment env, ProviderContext context, CancellationToken ct);
+
+    /// <summary>Deletes everything the provider created for the environment (not the registry row).</summary>
+    Task RemoveAsync(SwarmEnvironment env, RemoveOptions options, ProviderContext context, CancellationToken ct);
+
+    /// <summary>The backend's view of the environment.</summary>
+    Task<EnvironmentStatus> GetStatusAsync(SwarmEnvironment env, CancellationToken ct);
+
+    /// <summary>Saves the state; returns the provider reference stored with the checkpoint.</summary>
+    Task<string> CheckpointAsync(SwarmEnvironment env, string name, ProviderContext context, CancellationToken ct);
+    Task RestoreAsync(SwarmEnvironment env, SwarmCheckpoint checkpoint, ProviderContext context, CancellationToken ct);
+    /// <summary>Checkpoint names that exist in the backend for this environment.</summary>
+    Task<IReadOnlyList<string>> ListCheckpointsAsync(SwarmEnvironment env, CancellationToken ct);
+    Task RemoveCheckpointAsync(SwarmEnvironment env, SwarmCheckpoint checkpoint, ProviderContext context, CancellationToken ct);
+
+    Task<SwarmConnection> GetConnectionAsync(SwarmEnvironment env, CancellationToken ct);
+    Task<SwarmExecResult> ExecAsync(SwarmEnvironment env, IReadOnlyList<string> command, string? standardInput, ProviderContext context, CancellationToken ct);
+
+    /// <summary>
+    /// Reconciles the rows this provider owns with the backend. Reports dangling rows, orphans and
+    /// incomplete creates; with <paramref name="fix"/> repairs the backend side and the rows.
+    /// </summary>
+    Task<IReadOnlyList<SwarmRepairItem>> RepairAsync(IReadOnlyList<SwarmEnvironment> owned, bool fix, ProviderContext context, CancellationToken ct);
+}
+
+/// <summary>Shared behaviour: capability checks with clear errors.</summary>
+public abstract class EnvironmentProviderBase : IEnvironmentProvider
+{
+    public abstract string Name { get; }
+    public abstract string Description { get; }
+    public abstract ProviderCapabilities Capabilities { get; }
+    public abstract Task<ProviderAvailability> CheckAvailabilityAsync(CancellationToken ct);
+    public abstract Task<SwarmEnvironment> PrepareAsync(NewEnvironmentRequest request, ProviderContext context, CancellationToken ct);
+    public abstract Task<SwarmEnvironment> CreateAsync(SwarmEnvironment reserved, NewEnvironmentRequest request, ProviderContext context, CancellationToken ct);
+    public abstract Task RemoveAsync(SwarmEnvironment env, RemoveOptions options, ProviderContext context, CancellationToken ct);
+    public abstract Task<EnvironmentStatus> GetStatusAsync(SwarmEnvironment env, CancellationToken ct);
+    public abstract Task<IReadOnlyList<SwarmRepairItem>> RepairAsync(IReadOnlyList<SwarmEnvironment> owned, bool fix, ProviderContext context, CancellationToken ct);
+
+    public virtual Task<SwarmEnvironment> StartAsync(SwarmEnvironment env, ProviderContext context, CancellationToken ct) => throw Unsupported(ProviderCapabilities.StartStop, env.Ticket);
+    public virtual Task<SwarmEnvironment> StopAsync(SwarmEnvironment env, ProviderContext context, CancellationToken ct) => throw Unsupported(ProviderCapabilities.StartStop, env.Ticket);
+    public virtual Task<string> CheckpointAsync(SwarmEnvironment env, string name, ProviderContext context, CancellationToken ct) => throw Unsupported(ProviderCapabilities.Checkpoint, env.Ticket);
+    public virtual Task RestoreAsync(SwarmEnvironment env, SwarmCheckpoint checkpoint, ProviderContext context, CancellationToken ct) => throw Unsupported(ProviderCapabilities.Checkpoint, env.Ticket);
+    public virtual Task<IReadOnlyList<string>> ListCheckpointsAsync(SwarmEnvironment env, CancellationToken ct) => Task.FromResult<IReadOnlyList<string>>(Array.Empty<string>());
+    public virtual Task RemoveCheckpointAsync(SwarmEnvironment env, SwarmCheckpoint checkpoint, ProviderContext context, CancellationToken ct) => throw Unsupported(ProviderCapabilities.Checkpoint, env.Ticket);
+    public virtual Task<SwarmConnection> GetConnectionAsync(SwarmEnvironment env, CancellationToken ct) =>
+        Task.FromResult(new SwarmConnection { Ticket = env.Ticket, Provider = Name, Host = env.Address, WorkingDirectory = env.WorkspacePath });
+    public virtual Task<SwarmExecResult> ExecAsync(SwarmEnvironment env, IReadOnlyList<string> command, string? standardInput, ProviderContext context, CancellationToken ct) =>
+        throw Unsupported(ProviderCapabilities.Exec, env.Ticket);
+
+    /// <summary>The error for a capability this provider lacks. It names the capability and the provider.</summary>
+    public SwarmException Unsupported(ProviderCapabilities capability, string? ticket) =>
+        new(ErrorIds.CapabilityNotSupported, SwarmErrorKind.NotSupported,
+            $"The {Name} provider does not support {capability}. 'swarmps providers' lists what each provider can do.", ticket);
+}

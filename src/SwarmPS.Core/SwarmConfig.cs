@@ -1,0 +1,94 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SwarmPS.Core;
+
+/// <summary>
+/// User configuration, read from <c>SWARMPS_HOME/config.json</c>. Every field is optional.
+/// <code>
+/// {
+///   "ports":    { "start": 20000, "end": 29999, "blockSize": 10 },
+///   "worktree": { "root": "/fast/disk/worktrees" },
+///   "repositories": [ { "path": "/src/shop", "setup": ["npm", "ci"] } ]
+/// }
+/// </code>
+/// Setup commands are argument lists, never shell strings; to use a shell say so explicitly
+/// (<c>["bash", "-c", "make deps"]</c>).
+/// </summary>
+public sealed class SwarmConfig
+{
+    public PortConfig Ports { get; set; } = new();
+    public WorktreeConfig Worktree { get; set; } = new();
+    public List<RepositoryConfig> Repositories { get; set; } = new();
+
+    internal static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        PropertyNameCaseInsensitive = true,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        WriteIndented = true,
+    };
+
+    public static SwarmConfig Load(SwarmHome home)
+    {
+        if (!File.Exists(home.ConfigPath)) return new SwarmConfig();
+        try
+        {
+            var cfg = JsonSerializer.Deserialize<SwarmConfig>(File.ReadAllText(home.ConfigPath), JsonOptions) ?? new SwarmConfig();
+            cfg.Validate(home.ConfigPath);
+            return cfg;
+        }
+        catch (JsonException ex)
+        {
+            throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument,
+                $"{home.ConfigPath}: line {ex.LineNumber + 1}: {ex.Message}", home.ConfigPath, ex);
+        }
+    }
+
+    public void Validate(string source)
+    {
+        if (Ports.Start < 1024 || Ports.End > 65535 || Ports.End < Ports.Start || Ports.BlockSize < 1 || Ports.BlockSize > Ports.End - Ports.Start + 1)
+            throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument,
+                $"{source}: ports must satisfy 1024 <= start <= end <= 65535 and 1 <= blockSize <= end-start+1 (got start={Ports.Start}, end={Ports.End}, blockSize={Ports.BlockSize}).", source);
+        foreach (var r in Repositories)
+        {
+            if (string.IsNullOrWhiteSpace(r.Path))
+                throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument, $"{source}: every repositories[] entry needs a path.", source);
+            if (r.Setup is { Count: > 0 } && string.IsNullOrWhiteSpace(r.Setup[0]))
+                throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument, $"{source}: setup for {r.Path} must start with a program name.", source);
+        }
+    }
+
+    /// <summary>The configuration of the repository at <paramref name="repoPath"/>, if any.</summary>
+    public RepositoryConfig? ForRepository(string repoPath)
+    {
+        var full = Normalize(repoPath);
+        return Repositories.FirstOrDefault(r => string.Equals(Normalize(r.Path), full,
+            OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static string Normalize(string p) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p));
+}
+
+public sealed class PortConfig
+{
+    public int Start { get; set; } = 20000;
+    public int End { get; set; } = 29999;
+    public int BlockSize { get; set; } = 10;
+}
+
+public sealed class WorktreeConfig
+{
+    /// <summary>Where worktrees go; default <c>SWARMPS_HOME/worktrees</c>.</summary>
+    public string? Root { get; set; }
+}
+
+public sealed class RepositoryConfig
+{
+    public string Path { get; set; } = "";
+    /// <summary>Argument list run in each new worktree after it is created.</summary>
+    public List<string>? Setup { get; set; }
+    /// <summary>Seconds the setup may take; default 600.</summary>
+    public int SetupTimeoutSeconds { get; set; } = 600;
+}
