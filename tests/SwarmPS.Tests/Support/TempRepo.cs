@@ -13,6 +13,9 @@ public sealed class TempRepo : IDisposable
         Home = Path.Combine(Root, "home");
         Directory.CreateDirectory(Repo);
         Git("init", "-q", "-b", "main");
+        // Checkpoints go through git's content filters like git stash does; keep line endings
+        // untouched so byte-for-byte comparisons mean the same on Windows (core.autocrlf=true).
+        Git("config", "core.autocrlf", "false");
         for (var i = 0; i < files; i++) Write($"src/file{i}.txt", $"line {i}\n");
         Write("README.md", "# test repo\n");
         Git("add", "-A");
