@@ -8,11 +8,15 @@ public sealed class TempRepo : IDisposable
 {
     public TempRepo(int files = 3)
     {
-        Root = Path.Combine(Path.GetTempPath(), "swarmps-test-" + Guid.NewGuid().ToString("N")[..10]);
-        Repo = Path.Combine(Root, "repo");
-        Home = Path.Combine(Root, "home");
+        var root = Path.Combine(Path.GetTempPath(), "swarmps-test-" + Guid.NewGuid().ToString("N")[..10]);
+        Repo = Path.Combine(root, "repo");
         Directory.CreateDirectory(Repo);
         Git("init", "-q", "-b", "main");
+        // Use git's view of the path (macOS's /var is a symlink to /private/var), so paths that come
+        // back from git compare equal to ours.
+        Repo = Path.GetFullPath(Git("rev-parse", "--show-toplevel").Trim());
+        Root = Path.GetDirectoryName(Repo)!;
+        Home = Path.Combine(Root, "home");
         // Checkpoints go through git's content filters like git stash does; keep line endings
         // untouched so byte-for-byte comparisons mean the same on Windows (core.autocrlf=true).
         Git("config", "core.autocrlf", "false");
@@ -23,7 +27,7 @@ public sealed class TempRepo : IDisposable
     }
 
     public string Root { get; }
-    public string Repo { get; }
+    public string Repo { get; private set; }
     public string Home { get; }
 
     public void Write(string rel, string content) => WriteIn(Repo, rel, content);
