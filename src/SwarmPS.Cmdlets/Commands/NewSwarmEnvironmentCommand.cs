@@ -1,0 +1,59 @@
+using System.Management.Automation;
+using SwarmPS.Cmdlets.Completers;
+using SwarmPS.Core;
+using SwarmPS.Core.Providers;
+
+namespace SwarmPS.Cmdlets.Commands;
+
+/// <summary>
+/// <para type="synopsis">Creates an isolated environment for each ticket.</para>
+/// </summary>
+/// <remarks>
+/// The repository is <c>-RepositoryPath</c>, not <c>-Path</c>: the item this cmdlet acts on is the
+/// ticket's environment; the repository is where it comes from (and relative paths resolve
+/// against the current PowerShell location, not the process directory).
+/// </remarks>
+[Cmdlet(VerbsCommon.New, "SwarmEnvironment", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(SwarmEnvironment))]
+public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(TicketCompleter))]
+    public string[] Ticket { get; set; } = Array.Empty<string>();
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ProviderNameCompleter))]
+    public string? Provider { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Repository")]
+    public string? RepositoryPath { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("Base")]
+    public string? BaseRef { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Spec { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        foreach (var raw in Ticket)
+        {
+            var ticket = ValidTicket(raw);
+            var provider = string.IsNullOrWhiteSpace(Provider) ? "the default provider" : $"provider {Provider}";
+            if (!ShouldProcessItem(ticket, $"Create environment ({provider})")) continue;
+            var request = new NewEnvironmentRequest
+            {
+                Ticket = ticket,
+                Provider = Provider,
+                RepositoryPath = RepositoryPath,
+                BaseRef = BaseRef,
+                Spec = Spec,
+                WorkingDirectory = CurrentDirectory,
+            };
+            if (TryItem(ticket, () => Run((progress, ct) => Service.NewEnvironmentAsync(request, progress, ct)), out var env))
+                WriteObject(env);
+        }
+    }
+}

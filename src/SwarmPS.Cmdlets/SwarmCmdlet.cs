@@ -1,0 +1,306 @@
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using SwarmPS.Core;
+using SwarmPS.Core.Processes;
+
+namespace SwarmPS.Cmdlets;
+
+/// <summary>
+/// The shared plumbing of every SwarmPS cmdlet, and nothing else:
+/// <list type="bullet">
+/// <item>the <see cref="SwarmService"/> (opened lazily, so <c>-WhatIf</c> touches no registry);</item>
+/// <item>a <see cref="CancellationTokenSource"/> cancelled in <see cref="StopProcessing"/> (Ctrl+C cancels the Core call);</item>
+/// <item>running a Core call on a worker task while the pipeline thread drains its progress and
+/// verbose records from a <see cref="BlockingCollection{T}"/> (Write* is only ever called on the pipeline thread);</item>
+/// <item>turning <see cref="SwarmException"/> into an <see cref="ErrorRecord"/> with the stable ErrorId, an
+/// <see cref="ErrorCategory"/> and the ticket as target: per-item failures are written, bad arguments terminate.</item>
+/// </list>
+/// </summary>
+public abstract class SwarmCmdlet : PSCmdlet, IDisposable
+{
+    /// <summary>The ErrorId for a failure that is not a <see cref="SwarmException"/> (a bug or an environment problem).</summary>
+    public const string UnexpectedErrorId = "UnexpectedError";
+
+    private readonly CancellationTokenSource _cancellation = new();
+    private SwarmService? _service;
+    private bool _progressOpen;
+    private bool _disposed;
+
+    protected CancellationToken CancellationToken => _cancellation.Token;
+
+    /// <summary>The Core service for SWARMPS_HOME (or the platform default), opened on first use.</summary>
+    protected SwarmService Service
+    {
+        get
+        {
+            if (_service is not null) return _service;
+            try
+            {
+                return _service = SwarmService.Open();
+            }
+            catch (SwarmException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, ex.Target));
+                throw; // unreachable: ThrowTerminatingError always throws
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException || ex.GetType().Name == "SqliteException")
+            {
+                ThrowTerminatingError(new ErrorRecord(ex, ErrorIds.RegistryError, ErrorCategory.ResourceUnavailable, null)
+                {
+                    ErrorDetails = new ErrorDetails($"Could not open the SwarmPS registry: {ex.Message}. Check SWARMPS_HOME."),
+                });
+                throw;
+            }
+        }
+    }
+
+    /// <summary>A fixed progress ActivityId per cmdlet (stable across runs: derived from the cmdlet's name).</summary>
+    protected virtual int ProgressActivityId => StableId(GetType().Name);
+
+    internal static int StableId(string name)
+    {
+        unchecked
+        {
+            var h = (int)2166136261;
+            foreach (var c in name) h = (h ^ c) * 16777619;
+            return (h & 0x7FFFFFFF) % 1_000_000 + 1;
+        }
+    }
+
+    protected override void StopProcessing() => _cancellation.Cancel();
+
+    protected override void EndProcessing() => CompleteProgress();
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _cancellation.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    // ------------------------------------------------------------------ running Core calls
+
+    /// <summary>
+    /// Runs a Core call on a worker task. While it runs, the pipeline thread (this one) writes its
+    /// progress and one verbose line per external process; the call's result or exception is returned
+    /// or rethrown here.
+    /// </summary>
+    protected T Run<T>(Func<IProgress<SwarmProgress>, CancellationToken, Task<T>> work)
+    {
+        var queue = new BlockingCollection<PipelineMessage>();
+        var sink = new MessageSink(queue);
+        var ct = _cancellation.Token;
+        var task = Task.Run(async () =>
+        {
+            ProcessRunner.Log.Value = sink; // AsyncLocal: flows into this call only
+            try
+            {
+                return await work(sink, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                sink.Close();
+            }
+        }, CancellationToken.None);
+
+        try
+        {
+            foreach (var message in queue.GetConsumingEnumerable())
+                Emit(message);
+        }
+        finally
+        {
+            if (!task.IsCompleted)
+            {
+                // We left the loop early (the pipeline is stopping): cancel and let Core unwind cleanly.
+                _cancellation.Cancel();
+                try { task.Wait(); } catch (AggregateException) { }
+            }
+            queue.Dispose();
+        }
+        return task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> for one item. A <see cref="SwarmException"/> for bad input is
+    /// terminating; any other failure becomes one ErrorRecord (target: <paramref name="target"/>) and
+    /// the pipeline goes on. Returns false when it failed.
+    /// </summary>
+    protected bool TryItem<T>(string? target, Func<T> work, out T result)
+    {
+        try
+        {
+            result = work();
+            return true;
+        }
+        catch (Exception ex) when (ex is not PipelineStoppedException and not ParameterBindingException)
+        {
+            HandleFailure(ex, target);
+            result = default!;
+            return false;
+        }
+    }
+
+    protected bool TryItem(string? target, Action work) => TryItem<object?>(target, () => { work(); return null; }, out _);
+
+    private void HandleFailure(Exception ex, string? target)
+    {
+        var inner = ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerExceptions[0] : ex;
+        if (CancellationToken.IsCancellationRequested && inner is OperationCanceledException or SwarmException { Kind: SwarmErrorKind.Cancelled })
+            throw new PipelineStoppedException();
+        switch (inner)
+        {
+            case SwarmException { Kind: SwarmErrorKind.InvalidArgument } bad:
+                ThrowTerminatingError(ToErrorRecord(bad, target));
+                break;
+            case SwarmException se:
+                WriteError(ToErrorRecord(se, target));
+                break;
+            case OperationCanceledException oce:
+                WriteError(new ErrorRecord(oce, ErrorIds.OperationCancelled, ErrorCategory.OperationStopped, target));
+                break;
+            default:
+                WriteError(new ErrorRecord(inner, UnexpectedErrorId, ErrorCategory.NotSpecified, target));
+                break;
+        }
+    }
+
+    /// <summary>Terminates the cmdlet for bad input (a hostile ticket, an unknown provider...).</summary>
+    protected void Terminate(SwarmException ex, string? target = null) => ThrowTerminatingError(ToErrorRecord(ex, target));
+
+    /// <summary>Validates a ticket through Core's single validator; invalid input terminates with ErrorId InvalidTicket.</summary>
+    protected string ValidTicket(string? ticket)
+    {
+        try
+        {
+            return Names.Ticket(ticket);
+        }
+        catch (SwarmException ex)
+        {
+            Terminate(ex, ticket);
+            throw;
+        }
+    }
+
+    protected string ValidCheckpointName(string? name, string? ticket)
+    {
+        try
+        {
+            return Names.Checkpoint(name);
+        }
+        catch (SwarmException ex)
+        {
+            Terminate(ex, ticket);
+            throw;
+        }
+    }
+
+    // ------------------------------------------------------------------ errors
+
+    /// <summary>The PowerShell form of a Core error: stable ErrorId, a category for the kind, the ticket as target.</summary>
+    public static ErrorRecord ToErrorRecord(SwarmException ex, string? target)
+    {
+        var record = new ErrorRecord(ex, ex.ErrorId, Category(ex.Kind), target ?? ex.Target);
+        if (ex.Details.Count > 0)
+            record.ErrorDetails = new ErrorDetails(ex.Message + Environment.NewLine + string.Join(Environment.NewLine, ex.Details.Select(d => "  " + d)));
+        return record;
+    }
+
+    public static ErrorCategory Category(SwarmErrorKind kind) => kind switch
+    {
+        SwarmErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
+        SwarmErrorKind.NotFound => ErrorCategory.ObjectNotFound,
+        SwarmErrorKind.AlreadyExists => ErrorCategory.ResourceExists,
+        SwarmErrorKind.NotSupported => ErrorCategory.NotImplemented,
+        SwarmErrorKind.InvalidState => ErrorCategory.InvalidOperation,
+        SwarmErrorKind.Unavailable => ErrorCategory.ResourceUnavailable,
+        SwarmErrorKind.OperationFailed => ErrorCategory.InvalidResult,
+        SwarmErrorKind.Conflict => ErrorCategory.WriteError,
+        SwarmErrorKind.Cancelled => ErrorCategory.OperationStopped,
+        _ => ErrorCategory.NotSpecified,
+    };
+
+    // ------------------------------------------------------------------ ShouldProcess with -Force
+
+    /// <summary>
+    /// ShouldProcess for one item. With <paramref name="force"/> the confirmation prompt is skipped
+    /// (ConfirmImpact High would otherwise always prompt) unless -Confirm was given explicitly;
+    /// -WhatIf still only reports.
+    /// </summary>
+    protected bool ShouldProcessItem(string target, string action, bool force = false)
+    {
+        if (force && !ConfirmRequested && !WhatIfRequested) return true;
+        return ShouldProcess(target, action);
+    }
+
+    private bool WhatIfRequested =>
+        MyInvocation.BoundParameters.TryGetValue("WhatIf", out var v) ? IsOn(v) : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+
+    private bool ConfirmRequested => MyInvocation.BoundParameters.TryGetValue("Confirm", out var v) && IsOn(v);
+
+    private static bool IsOn(object? value) => value is SwitchParameter s ? s.IsPresent : LanguagePrimitives.IsTrue(value);
+
+    /// <summary>The caller's current file-system location (not the process's working directory).</summary>
+    protected string CurrentDirectory => SessionState.Path.CurrentFileSystemLocation.ProviderPath;
+
+    // ------------------------------------------------------------------ pipeline-thread messages
+
+    private void Emit(PipelineMessage message)
+    {
+        switch (message.Kind)
+        {
+            case MessageKind.Verbose:
+                WriteVerbose(message.Text);
+                break;
+            case MessageKind.Progress:
+                var p = message.Progress;
+                var activity = string.IsNullOrWhiteSpace(p.Activity) ? MyInvocation.MyCommand.Name : p.Activity;
+                var status = string.IsNullOrWhiteSpace(p.Status) ? activity : p.Status;
+                var record = new ProgressRecord(ProgressActivityId, activity, status)
+                {
+                    PercentComplete = Math.Clamp(p.PercentComplete, -1, 100),
+                    RecordType = p.Completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+                };
+                WriteProgress(record);
+                _progressOpen = !p.Completed;
+                break;
+        }
+    }
+
+    /// <summary>Always ends progress with a Completed record, even when Core stopped reporting early.</summary>
+    protected void CompleteProgress()
+    {
+        if (!_progressOpen) return;
+        _progressOpen = false;
+        WriteProgress(new ProgressRecord(ProgressActivityId, MyInvocation.MyCommand.Name, "Done") { RecordType = ProgressRecordType.Completed });
+    }
+
+    internal enum MessageKind { Verbose, Progress }
+
+    internal readonly record struct PipelineMessage(MessageKind Kind, string Text, SwarmProgress Progress);
+
+    /// <summary>Receives progress and process calls on any thread and queues them for the pipeline thread.</summary>
+    internal sealed class MessageSink : IProgress<SwarmProgress>, IProcessLog
+    {
+        private readonly BlockingCollection<PipelineMessage> _queue;
+
+        public MessageSink(BlockingCollection<PipelineMessage> queue) => _queue = queue;
+
+        public void Report(SwarmProgress value) => Add(new PipelineMessage(MessageKind.Progress, "", value));
+
+        public void ProcessStarting(ProcessSpec spec) =>
+            Add(new PipelineMessage(MessageKind.Verbose, spec.WorkingDirectory is null ? spec.Display : $"{spec.Display}  (in {spec.WorkingDirectory})", default));
+
+        public void Close()
+        {
+            try { _queue.CompleteAdding(); } catch (ObjectDisposedException) { }
+        }
+
+        private void Add(PipelineMessage message)
+        {
+            try { _queue.TryAdd(message); }
+            catch (InvalidOperationException) { } // completed or disposed: the cmdlet is no longer listening
+        }
+    }
+}
