@@ -1,3 +1,5 @@
+using SwarmPS.Core.Processes;
+
 namespace SwarmPS.Core.Git;
 
 /// <summary>What a checkpoint commit records besides its trees.</summary>
@@ -27,9 +29,13 @@ public sealed class GitWorkspace
     /// private copy of the index, so git's stat cache makes the cost grow with the number of
     /// changed files rather than the size of the repository.
     /// </summary>
-    public async Task<(string IndexTree, string WorkTree)> WriteTreesAsync(string worktree, CancellationToken ct)
+    public Task<(string IndexTree, string WorkTree)> WriteTreesAsync(string worktree, CancellationToken ct) =>
+        WriteTreesAsync(worktree, _git.LineAsync(worktree, new[] { "rev-parse", "--absolute-git-dir" }, ct), ct);
+
+    /// <summary><see cref="WriteTreesAsync(string, CancellationToken)"/> with the git dir lookup already started.</summary>
+    private async Task<(string IndexTree, string WorkTree)> WriteTreesAsync(string worktree, Task<string> gitDirLookup, CancellationToken ct)
     {
-        var gitDir = await _git.LineAsync(worktree, new[] { "rev-parse", "--absolute-git-dir" }, ct).ConfigureAwait(false);
+        var gitDir = await gitDirLookup.ConfigureAwait(false);
         var index = Path.Combine(gitDir, "index");
         var temp = Path.Combine(gitDir, $"swarmps-index-{Guid.NewGuid():N}");
         try
@@ -51,10 +57,27 @@ public sealed class GitWorkspace
     /// <summary>Captures the working state as a commit (parents: HEAD and a commit of the index tree).</summary>
     public async Task<WorkingState> CaptureAsync(string worktree, string message, CancellationToken ct)
     {
-        var head = await _git.LineAsync(worktree, new[] { "rev-parse", "--verify", "HEAD" }, ct).ConfigureAwait(false);
-        var headRefResult = await _git.RunRawAsync(worktree, new[] { "symbolic-ref", "-q", "HEAD" }, ct).ConfigureAwait(false);
+        // Three read-only queries that do not depend on each other, started together: each is a
+        // process start, and one after the other their latencies add up. Their results are used
+        // (and their errors raised) in the same order as before.
+        var headLookup = _git.LineAsync(worktree, new[] { "rev-parse", "--verify", "HEAD" }, ct);
+        var headRefLookup = _git.RunRawAsync(worktree, new[] { "symbolic-ref", "-q", "HEAD" }, ct);
+        var gitDirLookup = _git.LineAsync(worktree, new[] { "rev-parse", "--absolute-git-dir" }, ct);
+        string head;
+        ProcessResult headRefResult;
+        try
+        {
+            head = await headLookup.ConfigureAwait(false);
+            headRefResult = await headRefLookup.ConfigureAwait(false);
+        }
+        catch
+        {
+            Forget(headRefLookup);
+            Forget(gitDirLookup);
+            throw;
+        }
         var headRef = headRefResult.Success ? headRefResult.StandardOutput.Trim() : null;
-        var (indexTree, workTree) = await WriteTreesAsync(worktree, ct).ConfigureAwait(false);
+        var (indexTree, workTree) = await WriteTreesAsync(worktree, gitDirLookup, ct).ConfigureAwait(false);
         var indexCommit = await _git.LineAsync(worktree, new[] { "commit-tree", indexTree, "-p", head, "-m", "SwarmPS index" }, ct, GitCli.InternalIdentity).ConfigureAwait(false);
         var commit = await _git.LineAsync(worktree,
             new[] { "commit-tree", workTree, "-p", head, "-p", indexCommit, "-m", message, "-m", HeadRefTrailer + (headRef ?? "(detached)") }, ct, GitCli.InternalIdentity)
@@ -272,6 +295,11 @@ public sealed class GitWorkspace
         Flush();
         return list;
     }
+
+    /// <summary>Observes a task whose result is no longer needed, so a failure of it is not left unobserved.</summary>
+    internal static void Forget(Task task) =>
+        task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     private static void TryDelete(string path)
     {

@@ -71,27 +71,36 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
         var baseRef = string.IsNullOrWhiteSpace(request.BaseRef) ? "HEAD" : request.BaseRef!;
         if (baseRef.StartsWith('-') || baseRef.Any(char.IsControl) || baseRef.Length > 256)
             throw new SwarmException(ErrorIds.BaseRefNotFound, SwarmErrorKind.InvalidArgument, $"Invalid base ref '{Names.Describe(baseRef)}'.", ticket);
-        var commit = await _git.RunRawAsync(repo, new[] { "rev-parse", "--verify", "--quiet", baseRef + "^{commit}" }, ct).ConfigureAwait(false);
-        if (!commit.Success)
-            throw new SwarmException(ErrorIds.BaseRefNotFound, SwarmErrorKind.InvalidArgument,
-                $"The base ref '{Names.Describe(baseRef)}' does not name a commit in {repo}." + (baseRef == "HEAD" ? " Does the repository have a commit yet?" : ""), ticket);
-        var baseCommit = commit.StandardOutput.Trim();
-
-        // The branch to merge back into later: the branch HEAD is on, or the named local branch.
-        string? baseBranch = null;
-        if (baseRef == "HEAD")
-        {
-            var sym = await _git.RunRawAsync(repo, new[] { "symbolic-ref", "-q", "--short", "HEAD" }, ct).ConfigureAwait(false);
-            if (sym.Success) baseBranch = sym.StandardOutput.Trim();
-        }
-        else
-        {
-            var local = await _git.RunRawAsync(repo, new[] { "show-ref", "--verify", "--quiet", "refs/heads/" + baseRef }, ct).ConfigureAwait(false);
-            if (local.Success) baseBranch = baseRef;
-        }
-
         var branch = BranchPrefix + ticket;
-        var exists = await _git.RunRawAsync(repo, new[] { "show-ref", "--verify", "--quiet", "refs/heads/" + branch }, ct).ConfigureAwait(false);
+        // Three read-only lookups that do not depend on each other, started together (one after the
+        // other, their process start-ups add up). Results and errors are taken in the same order as
+        // if they had run one by one.
+        var commitLookup = _git.RunRawAsync(repo, new[] { "rev-parse", "--verify", "--quiet", baseRef + "^{commit}" }, ct);
+        // The branch to merge back into later: the branch HEAD is on, or the named local branch.
+        var baseBranchLookup = baseRef == "HEAD"
+            ? _git.RunRawAsync(repo, new[] { "symbolic-ref", "-q", "--short", "HEAD" }, ct)
+            : _git.RunRawAsync(repo, new[] { "show-ref", "--verify", "--quiet", "refs/heads/" + baseRef }, ct);
+        var existsLookup = _git.RunRawAsync(repo, new[] { "show-ref", "--verify", "--quiet", "refs/heads/" + branch }, ct);
+        ProcessResult commit, baseBranchResult, exists;
+        try
+        {
+            commit = await commitLookup.ConfigureAwait(false);
+            if (!commit.Success)
+                throw new SwarmException(ErrorIds.BaseRefNotFound, SwarmErrorKind.InvalidArgument,
+                    $"The base ref '{Names.Describe(baseRef)}' does not name a commit in {repo}." + (baseRef == "HEAD" ? " Does the repository have a commit yet?" : ""), ticket);
+            baseBranchResult = await baseBranchLookup.ConfigureAwait(false);
+            exists = await existsLookup.ConfigureAwait(false);
+        }
+        catch
+        {
+            GitWorkspace.Forget(baseBranchLookup);
+            GitWorkspace.Forget(existsLookup);
+            throw;
+        }
+        var baseCommit = commit.StandardOutput.Trim();
+        string? baseBranch = null;
+        if (baseBranchResult.Success) baseBranch = baseRef == "HEAD" ? baseBranchResult.StandardOutput.Trim() : baseRef;
+
         if (exists.Success)
             throw new SwarmException(ErrorIds.BranchExists, SwarmErrorKind.AlreadyExists,
                 $"Branch '{branch}' already exists in {repo}. SwarmPS will not take over a branch it did not create: delete or rename it, or use another ticket.", ticket);
@@ -117,14 +126,26 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
     /// <summary>The main worktree of the repository containing <paramref name="path"/>.</summary>
     private async Task<string> MainWorktreeAsync(string path, string ticket, CancellationToken ct)
     {
-        var r = await _git.RunRawAsync(path, new[] { "rev-parse", "--is-bare-repository", "--show-toplevel" }, ct).ConfigureAwait(false);
-        if (!r.Success)
-            throw new SwarmException(ErrorIds.NotAGitRepository, SwarmErrorKind.InvalidArgument,
-                $"'{path}' is not inside a git repository. Run this in a repository or pass --repo / -RepositoryPath.", ticket);
-        var lines = GitCli.Lines(r.StandardOutput);
-        if (lines.Count > 0 && lines[0] == "true")
-            throw new SwarmException(ErrorIds.NotAGitRepository, SwarmErrorKind.InvalidArgument, $"'{path}' is a bare repository; SwarmPS needs a repository with a working tree.", ticket);
-        var worktrees = await _workspace.ListWorktreesAsync(path, ct).ConfigureAwait(false);
+        // Both read-only; the worktree list is started at once and used only once the first check passed.
+        var check = _git.RunRawAsync(path, new[] { "rev-parse", "--is-bare-repository", "--show-toplevel" }, ct);
+        var list = _workspace.ListWorktreesAsync(path, ct);
+        IReadOnlyList<string> lines;
+        try
+        {
+            var r = await check.ConfigureAwait(false);
+            if (!r.Success)
+                throw new SwarmException(ErrorIds.NotAGitRepository, SwarmErrorKind.InvalidArgument,
+                    $"'{path}' is not inside a git repository. Run this in a repository or pass --repo / -RepositoryPath.", ticket);
+            lines = GitCli.Lines(r.StandardOutput);
+            if (lines.Count > 0 && lines[0] == "true")
+                throw new SwarmException(ErrorIds.NotAGitRepository, SwarmErrorKind.InvalidArgument, $"'{path}' is a bare repository; SwarmPS needs a repository with a working tree.", ticket);
+        }
+        catch
+        {
+            GitWorkspace.Forget(list);
+            throw;
+        }
+        var worktrees = await list.ConfigureAwait(false);
         var main = worktrees.FirstOrDefault()?.Path ?? lines.Last();
         return Path.GetFullPath(main);
     }
@@ -136,10 +157,15 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
         var path = env.WorkspacePath!;
         var baseCommit = env.Metadata["baseCommit"];
         var created = false;
+        Task<string>? commonDirLookup = null;
         try
         {
             context.Report(activity, $"{env.Ticket}: adding worktree {path}", 10);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            // The repository's common git dir (where info/exclude lives) is the same seen from the
+            // main worktree as from the new one; looking it up read-only while the worktree is being
+            // checked out saves a process start on the critical path.
+            commonDirLookup = CommonGitDirAsync(repo, ct);
             await _git.RunAsync(repo, new[] { "worktree", "add", "--quiet", "--no-track", "-b", env.Branch!, path, baseCommit }, ct, target: env.Ticket).ConfigureAwait(false);
             created = true;
 
@@ -147,7 +173,9 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
             await CopyIncludedFilesAsync(repo, path, ct).ConfigureAwait(false);
 
             context.Report(activity, $"{env.Ticket}: writing .swarm/env", 50);
-            await ExcludeSwarmFolderAsync(path, ct).ConfigureAwait(false);
+            var common = await commonDirLookup.ConfigureAwait(false);
+            commonDirLookup = null;
+            await ExcludeSwarmFolderAsync(common, ct).ConfigureAwait(false);
             var swarmDir = Path.Combine(path, ".swarm");
             Directory.CreateDirectory(swarmDir);
             await File.WriteAllTextAsync(Path.Combine(swarmDir, "env"), EnvironmentVariables.ToDotEnv(env), ct).ConfigureAwait(false);
@@ -165,10 +193,23 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
         }
         catch
         {
+            if (commonDirLookup is not null)
+            {
+                // Let the read-only lookup finish before cleaning up, so nothing outlives the call.
+                try { await commonDirLookup.ConfigureAwait(false); }
+                catch (Exception) { /* the failure being handled is the one that matters */ }
+            }
             if (created || Directory.Exists(path))
                 await RollbackAsync(env, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>The absolute common git dir of the repository whose worktree is <paramref name="worktree"/>.</summary>
+    private async Task<string> CommonGitDirAsync(string worktree, CancellationToken ct)
+    {
+        var common = await _git.LineAsync(worktree, new[] { "rev-parse", "--git-common-dir" }, ct).ConfigureAwait(false);
+        return Path.IsPathRooted(common) ? common : Path.GetFullPath(Path.Combine(worktree, common));
     }
 
     /// <summary>Removes a half-created worktree and its branch. Never throws.</summary>
@@ -201,10 +242,8 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
     }
 
     /// <summary>Keeps <c>.swarm/</c> out of git status, diffs and checkpoints (info/exclude is shared by all worktrees).</summary>
-    private async Task ExcludeSwarmFolderAsync(string worktree, CancellationToken ct)
+    private static async Task ExcludeSwarmFolderAsync(string common, CancellationToken ct)
     {
-        var common = await _git.LineAsync(worktree, new[] { "rev-parse", "--git-common-dir" }, ct).ConfigureAwait(false);
-        if (!Path.IsPathRooted(common)) common = Path.GetFullPath(Path.Combine(worktree, common));
         var info = Path.Combine(common, "info");
         Directory.CreateDirectory(info);
         var exclude = Path.Combine(info, "exclude");
