@@ -1,0 +1,128 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, documents, tests and packages the SwarmPS PowerShell module.
+.DESCRIPTION
+    -Task Build    assembles output/SwarmPS ready to publish (build/SwarmPS.Module.targets), then Docs.
+    -Task Docs     turns docs/help/en-US (platyPS markdown) into MAML help in output/SwarmPS/en-US.
+    -Task Test     runs the xunit tests (dotnet test SwarmPS.slnx) and Pester (tests/pester) against
+                   the built module; -TestScope Unit or Pester runs one of them.
+    -Task Package  makes the PowerShell Gallery .nupkg in output/.
+    Tasks run in the order given. Machines without pwsh assemble the same folder with
+    build/build-module.sh (without MAML help).
+.EXAMPLE
+    ./build.ps1 -Task Build, Test
+.EXAMPLE
+    ./build.ps1 -Task Package -Version 0.2.0
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Docs', 'Test', 'Package')]
+    [string[]] $Task = @('Build'),
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # The module version; the default comes from Directory.Build.props.
+    [string] $Version,
+
+    [ValidateSet('All', 'Unit', 'Pester')]
+    [string] $TestScope = 'All',
+
+    [string] $OutputPath = (Join-Path $PSScriptRoot 'output')
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+$ModuleDir = Join-Path $OutputPath 'SwarmPS'
+$PlatyPSVersion = '0.14.2'
+$PesterMinimumVersion = '5.5.0'
+
+function Invoke-Native {
+    param([Parameter(Mandatory)][string] $FilePath, [Parameter(ValueFromRemainingArguments)][string[]] $ArgumentList)
+    Write-Host "> $FilePath $($ArgumentList -join ' ')" -ForegroundColor DarkGray
+    & $FilePath @ArgumentList
+    if ($LASTEXITCODE -ne 0) { throw "$FilePath exited with code $LASTEXITCODE" }
+}
+
+function Install-RequiredModule {
+    param([Parameter(Mandatory)][string] $Name, [string] $RequiredVersion, [string] $MinimumVersion)
+    $have = Get-Module -ListAvailable -Name $Name | Where-Object {
+        ($RequiredVersion -and $_.Version -eq [version] $RequiredVersion) -or ($MinimumVersion -and $_.Version -ge [version] $MinimumVersion)
+    }
+    if (-not $have) {
+        $install = @{ Name = $Name; Scope = 'CurrentUser'; Force = $true; SkipPublisherCheck = $true }
+        if ($RequiredVersion) { $install.RequiredVersion = $RequiredVersion } else { $install.MinimumVersion = $MinimumVersion }
+        Install-Module @install
+    }
+    $import = @{ Name = $Name; Force = $true }
+    if ($RequiredVersion) { $import.RequiredVersion = $RequiredVersion } else { $import.MinimumVersion = $MinimumVersion }
+    Import-Module @import
+}
+
+function Invoke-BuildTask {
+    if (Test-Path -LiteralPath $ModuleDir) { Remove-Item -LiteralPath $ModuleDir -Recurse -Force }
+    $msbuildArgs = @(
+        'build', (Join-Path $PSScriptRoot 'src/SwarmPS.Cmdlets/SwarmPS.Cmdlets.csproj'),
+        '-c', $Configuration, '-t:Build;AssembleSwarmModule', "-p:SwarmModuleDir=$ModuleDir", '-nologo'
+    )
+    if ($Version) { $msbuildArgs += "-p:Version=$Version" }
+    Invoke-Native dotnet @msbuildArgs
+    Invoke-DocsTask
+    Write-Host "Module ready in $ModuleDir" -ForegroundColor Green
+}
+
+function Invoke-DocsTask {
+    Install-RequiredModule -Name platyPS -RequiredVersion $PlatyPSVersion
+    $helpOut = Join-Path $ModuleDir 'en-US'
+    New-Item -ItemType Directory -Path $helpOut -Force | Out-Null
+    New-ExternalHelp -Path (Join-Path $PSScriptRoot 'docs/help/en-US') -OutputPath $helpOut -Force | Out-Null
+    foreach ($file in 'SwarmPS.dll-Help.xml', 'about_SwarmPS.help.txt') {
+        if (-not (Test-Path -LiteralPath (Join-Path $helpOut $file))) { throw "platyPS did not produce $file" }
+    }
+}
+
+function Invoke-TestTask {
+    if ($TestScope -in 'All', 'Unit') {
+        Invoke-Native dotnet test (Join-Path $PSScriptRoot 'SwarmPS.slnx') -c $Configuration -nologo
+    }
+    if ($TestScope -in 'All', 'Pester') {
+        if (-not (Test-Path -LiteralPath (Join-Path $ModuleDir 'SwarmPS.psd1'))) { Invoke-BuildTask }
+        Install-RequiredModule -Name Pester -MinimumVersion $PesterMinimumVersion
+        $config = New-PesterConfiguration
+        $config.Run.Path = Join-Path $PSScriptRoot 'tests/pester'
+        $config.Run.PassThru = $true
+        $config.Output.Verbosity = 'Detailed'
+        $config.TestResult.Enabled = $true
+        $config.TestResult.OutputFormat = 'NUnitXml'
+        $config.TestResult.OutputPath = Join-Path $OutputPath "pester-$($PSVersionTable.PSVersion)-$([System.Environment]::OSVersion.Platform).xml"
+        # The tests import this build (the helpers read SWARMPS_TEST_MODULE).
+        $env:SWARMPS_TEST_MODULE = Join-Path $ModuleDir 'SwarmPS.psd1'
+        $result = Invoke-Pester -Configuration $config
+        if ($result.FailedCount -gt 0 -or $result.Result -ne 'Passed') { throw "Pester: $($result.FailedCount) failed, $($result.PassedCount) passed" }
+    }
+}
+
+function Invoke-PackageTask {
+    if (-not (Test-Path -LiteralPath (Join-Path $ModuleDir 'en-US/SwarmPS.dll-Help.xml'))) { Invoke-BuildTask }
+    $repoName = 'SwarmPSLocal-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+    Register-PSResourceRepository -Name $repoName -Uri $OutputPath -Trusted
+    try {
+        Publish-PSResource -Path $ModuleDir -Repository $repoName -SkipDependenciesCheck
+    }
+    finally {
+        Unregister-PSResourceRepository -Name $repoName
+    }
+    Get-ChildItem -LiteralPath $OutputPath -Filter 'SwarmPS.*.nupkg' | ForEach-Object { Write-Host "Package: $($_.FullName)" -ForegroundColor Green }
+}
+
+foreach ($t in $Task) {
+    Write-Host "== $t" -ForegroundColor Cyan
+    switch ($t) {
+        'Build' { Invoke-BuildTask }
+        'Docs' { Invoke-DocsTask }
+        'Test' { Invoke-TestTask }
+        'Package' { Invoke-PackageTask }
+    }
+}
