@@ -1,0 +1,86 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using SwarmPS.Core;
+
+namespace SwarmPS.Cli.Output;
+
+/// <summary>
+/// A provider as the CLI prints it with --json: the Core <see cref="SwarmProviderInfo"/> with its
+/// capabilities as an array of names (the flags enum itself would print as one comma string).
+/// </summary>
+internal sealed class ProviderJson
+{
+    public required string Name { get; init; }
+    public bool Available { get; init; }
+    public string? Reason { get; init; }
+    public IReadOnlyList<string> Capabilities { get; init; } = Array.Empty<string>();
+    public bool IsDefault { get; init; }
+    public string? Description { get; init; }
+
+    public static ProviderJson From(SwarmProviderInfo p) => new()
+    {
+        Name = p.Name, Available = p.Available, Reason = p.Reason, Capabilities = p.CapabilityNames, IsDefault = p.IsDefault, Description = p.Description,
+    };
+}
+
+/// <summary>Printed by <c>swarmps --version --json</c>.</summary>
+internal sealed class VersionJson
+{
+    public required string Version { get; init; }
+}
+
+/// <summary>
+/// The --json shapes. Property names are the Core model's (the PowerShell output types) in
+/// camelCase, enums are strings, dates ISO 8601, dictionary keys as stored.
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    UseStringEnumConverter = true,
+    WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(SwarmEnvironment))]
+[JsonSerializable(typeof(IReadOnlyList<SwarmEnvironment>))]
+[JsonSerializable(typeof(SwarmCheckpoint))]
+[JsonSerializable(typeof(IReadOnlyList<SwarmCheckpoint>))]
+[JsonSerializable(typeof(ProviderJson))]
+[JsonSerializable(typeof(IReadOnlyList<ProviderJson>))]
+[JsonSerializable(typeof(SwarmDiff))]
+[JsonSerializable(typeof(SwarmMergeResult))]
+[JsonSerializable(typeof(SwarmExecResult))]
+[JsonSerializable(typeof(SwarmConnection))]
+[JsonSerializable(typeof(SwarmRepairItem))]
+[JsonSerializable(typeof(IReadOnlyList<SwarmRepairItem>))]
+[JsonSerializable(typeof(VersionJson))]
+internal sealed partial class CliJsonContext : JsonSerializerContext
+{
+}
+
+internal static class CliJson
+{
+    /// <summary>
+    /// The context's options plus a relaxed encoder: stdout is not HTML, so '+', '&lt;' and
+    /// non-ASCII text are written as themselves rather than as \u escapes.
+    /// </summary>
+    public static readonly JsonSerializerOptions Options = new(CliJsonContext.Default.Options)
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private static JsonTypeInfo<T> Info<T>() => (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
+
+    public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Info<T>());
+
+    public static string Environment(SwarmEnvironment e) => Serialize(e);
+    public static string Environments(IReadOnlyList<SwarmEnvironment> list) => Serialize(list);
+    public static string Checkpoint(SwarmCheckpoint c) => Serialize(c);
+    public static string Checkpoints(IReadOnlyList<SwarmCheckpoint> list) => Serialize(list);
+    public static string Providers(IReadOnlyList<SwarmProviderInfo> list) => Serialize<IReadOnlyList<ProviderJson>>(list.Select(ProviderJson.From).ToList());
+    public static string Diff(SwarmDiff d) => Serialize(d);
+    public static string Merge(SwarmMergeResult m) => Serialize(m);
+    public static string Exec(SwarmExecResult r) => Serialize(r);
+    public static string Connection(SwarmConnection c) => Serialize(c);
+    public static string Repair(IReadOnlyList<SwarmRepairItem> items) => Serialize(items);
+    public static string Version(string v) => Serialize(new VersionJson { Version = v });
+}
