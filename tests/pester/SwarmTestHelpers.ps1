@@ -10,7 +10,8 @@ function Initialize-TestEnvironment {
     if (-not (Test-Path -LiteralPath $modulePath)) {
         throw "The built module is missing at $modulePath. Run ./build.ps1 -Task Build first."
     }
-    Import-Module $modulePath -Force -ErrorAction Stop
+    $script:ModulePath = (Resolve-Path -LiteralPath $modulePath).ProviderPath
+    Import-Module $script:ModulePath -Force -ErrorAction Stop
 
     # Every test file gets its own SwarmPS home and repository inside $TestDrive.
     $script:OriginalSwarmHome = $env:SWARMPS_HOME

@@ -5,6 +5,10 @@
 //   node psparse.mjs commands FILE...   -> [{file, errors, commands: [{name, line, parameters: [..]}]}]
 //   node psparse.mjs data     FILE      -> the .psd1 hashtable as JSON (strings, numbers, booleans, arrays, hashtables)
 //
+// Known gaps of tree-sitter-powershell 0.26 (valid PowerShell it reports as errors), so our scripts
+// avoid them: the ternary operator `a ? b : c` (use if/else), a bare native argument like
+// --initial-branch=main (quote it), and dot-sourcing `. $PSScriptRoot/x.ps1` (use Join-Path).
+//
 // A file of "-" reads the source from stdin. Output is one JSON document on stdout; exit 0 unless
 // the tool itself fails (parse errors are data, the caller decides).
 import { readFileSync } from 'node:fs';
