@@ -1,12 +1,12 @@
-# SwarmPS loader. pwsh loads every module into one process, so SwarmPS keeps its cmdlets and their
-# dependencies (SQLite, later YAML) in a private AssemblyLoadContext: only SwarmPS.Loader.dll lives in
-# the default context. Core types stay visible to scripts ([SwarmPS.Core.EnvironmentStatus]).
-$loaderPath = [System.IO.Path]::Combine($PSScriptRoot, 'SwarmPS.Loader.dll')
+# SwarmPS loader. pwsh loads every module into one process, so SwarmPS keeps its third-party
+# dependencies (SQLite, later YAML) in a private AssemblyLoadContext (SwarmPS.Loader.dll hooks the
+# default context's Resolving event before anything needs them). SwarmPS.dll and SwarmPS.Core.dll
+# load into the default context, so scripts can name the types ([SwarmPS.Core.EnvironmentStatus]).
 if (-not ('SwarmPS.Loader.SwarmLoadContext' -as [type])) {
-    Add-Type -LiteralPath $loaderPath
+    Add-Type -LiteralPath ([System.IO.Path]::Combine($PSScriptRoot, 'SwarmPS.Loader.dll'))
 }
 
-$cmdletAssembly = [SwarmPS.Loader.SwarmLoadContext]::Initialize($PSScriptRoot)
-$inner = Import-Module -Assembly $cmdletAssembly -PassThru -Force
+$cmdletAssemblyPath = [SwarmPS.Loader.SwarmLoadContext]::Initialize($PSScriptRoot)
+$inner = Import-Module -Name $cmdletAssemblyPath -PassThru
 
 Export-ModuleMember -Cmdlet $inner.ExportedCmdlets.Keys -Function @() -Variable @() -Alias @()

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Runtime.Loader;
@@ -6,70 +5,100 @@ using System.Runtime.Loader;
 namespace SwarmPS.Loader;
 
 /// <summary>
-/// The module's private <see cref="AssemblyLoadContext"/>. pwsh loads every module into one process,
-/// so a module that ships SQLite (and later YAML) would clash with any other module that ships a
-/// different version of the same assembly. Everything of ours except this loader lives here:
-/// <c>SwarmPS.dll</c> (the cmdlets) from the module folder and its dependencies from
-/// <c>dependencies/</c>. Assemblies we do not ship (System.*, System.Management.Automation) fall
-/// through to the default context, so the cmdlets bind to pwsh's own engine.
+/// Keeps SwarmPS's third-party dependencies (SQLite, later YAML) in a private
+/// <see cref="AssemblyLoadContext"/>, so they never clash with another module's copies, while the
+/// SwarmPS assemblies themselves (SwarmPS.dll with the cmdlets, SwarmPS.Core.dll with the types
+/// scripts name, such as <c>[SwarmPS.Core.EnvironmentStatus]</c>) load into the default context:
+/// PowerShell resolves type names only in the default context, never in custom ones.
 /// </summary>
 /// <remarks>
-/// Types in this context are still visible to scripts (<c>[SwarmPS.Core.EnvironmentStatus]</c>):
-/// PowerShell resolves type names over every loaded assembly, whatever its context.
-/// Inside pwsh there is no .deps.json for a module, so native libraries (e_sqlite3) are found
-/// here from <c>dependencies/runtimes/&lt;rid&gt;/native</c>; Core's own resolver does the same
-/// first (<c>SqliteNative</c>), this is the fallback for any other native dependency.
+/// Layout of the module folder:
+/// <code>
+///   SwarmPS.Loader.dll  SwarmPS.dll  SwarmPS.Core.dll   default context
+///   dependencies/*.dll                                 private context ("SwarmPS")
+///   runtimes/&lt;rid&gt;/native/                            native libraries (e_sqlite3)
+/// </code>
+/// <see cref="Initialize"/> hooks <see cref="AssemblyLoadContext.Resolving"/> of the default
+/// context. When SwarmPS.Core asks for Microsoft.Data.Sqlite (which the default context cannot
+/// find: pwsh has no .deps.json for a module), the hook loads it into the private context, where
+/// its own dependencies resolve from <c>dependencies/</c> too. Nothing third-party ever enters the
+/// default context, so other modules are never affected by ours. Core finds the native SQLite
+/// library itself in <c>runtimes/&lt;rid&gt;/native</c> next to SwarmPS.Core.dll (SqliteNative);
+/// <see cref="LoadUnmanagedDll"/> looks there too for any other native dependency.
+/// Limitation: if another module has already put an assembly of the same name into the default
+/// context, the runtime binds to that one without asking us.
 /// </remarks>
 public sealed class SwarmLoadContext : AssemblyLoadContext
 {
+    public const string ContextName = "SwarmPS";
     public const string ModuleAssemblyName = "SwarmPS";
     public const string DependencyFolder = "dependencies";
 
-    private static readonly ConcurrentDictionary<string, SwarmLoadContext> Contexts = new(StringComparer.Ordinal);
+    private static readonly object Gate = new();
+    private static readonly Dictionary<string, SwarmLoadContext> Contexts = new(StringComparer.Ordinal);
 
-    private SwarmLoadContext(string moduleRoot, bool collectible)
-        : base("SwarmPS", isCollectible: collectible)
+    private SwarmLoadContext(string moduleRoot)
+        : base(ContextName, isCollectible: false)
     {
         ModuleRoot = moduleRoot;
         DependencyRoot = Path.Combine(moduleRoot, DependencyFolder);
     }
 
-    /// <summary>The module folder (where SwarmPS.psd1 and SwarmPS.dll are).</summary>
+    /// <summary>The module folder (SwarmPS.psd1, SwarmPS.dll, SwarmPS.Core.dll).</summary>
     public string ModuleRoot { get; }
 
-    /// <summary>The folder the isolated dependencies are loaded from.</summary>
+    /// <summary>The folder of the isolated third-party assemblies.</summary>
     public string DependencyRoot { get; }
 
     /// <summary>
-    /// Creates (once per module folder and process) the load context and returns the cmdlet
-    /// assembly loaded in it; the module's .psm1 passes it to <c>Import-Module -Assembly</c>.
+    /// Hooks the default context (once per module folder and process) and returns the path of the
+    /// cmdlet assembly, which the module's .psm1 imports with <c>Import-Module</c>.
     /// </summary>
-    public static Assembly Initialize(string moduleRoot)
+    public static string Initialize(string moduleRoot)
     {
         var root = Path.GetFullPath(moduleRoot);
-        var context = Contexts.GetOrAdd(root, r => new SwarmLoadContext(r, collectible: false));
-        return context.LoadModuleAssembly();
+        lock (Gate)
+        {
+            if (!Contexts.ContainsKey(root))
+            {
+                var context = new SwarmLoadContext(root);
+                Default.Resolving += context.ResolveForDefault;
+                Contexts[root] = context;
+            }
+        }
+        return Path.Combine(root, ModuleAssemblyName + ".dll");
     }
 
-    /// <summary>A fresh, collectible context for tests that load the assembled module folder.</summary>
-    public static SwarmLoadContext CreateIsolated(string moduleRoot) => new(Path.GetFullPath(moduleRoot), collectible: true);
+    /// <summary>The private context created for <paramref name="moduleRoot"/>, if any.</summary>
+    public static SwarmLoadContext? For(string moduleRoot)
+    {
+        lock (Gate) return Contexts.GetValueOrDefault(Path.GetFullPath(moduleRoot));
+    }
 
-    public Assembly LoadModuleAssembly() => LoadFromAssemblyName(new AssemblyName(ModuleAssemblyName));
+    private Assembly? ResolveForDefault(AssemblyLoadContext defaultContext, AssemblyName name)
+    {
+        var simple = name.Name;
+        if (string.IsNullOrEmpty(simple)) return null;
+        // Our own assemblies live in the default context, so scripts and format files see their types.
+        var own = Path.Combine(ModuleRoot, simple + ".dll");
+        if (simple.StartsWith(ModuleAssemblyName, StringComparison.Ordinal) && File.Exists(own))
+            return defaultContext.LoadFromAssemblyPath(own);
+        // Third-party assemblies go to the private context.
+        return File.Exists(Path.Combine(DependencyRoot, simple + ".dll")) ? LoadFromAssemblyName(name) : null;
+    }
 
     protected override Assembly? Load(AssemblyName assemblyName)
     {
         var name = assemblyName.Name;
         if (string.IsNullOrEmpty(name)) return null;
-        if (string.Equals(name, ModuleAssemblyName, StringComparison.OrdinalIgnoreCase))
-            return LoadFromAssemblyPath(Path.Combine(ModuleRoot, ModuleAssemblyName + ".dll"));
         var candidate = Path.Combine(DependencyRoot, name + ".dll");
-        // Only what we ship is ours; everything else (framework, pwsh's engine) comes from the default context.
+        // Only what we ship is ours; the framework and SwarmPS's own assemblies come from the default context.
         return File.Exists(candidate) ? LoadFromAssemblyPath(candidate) : null;
     }
 
     protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
     {
-        foreach (var candidate in NativeCandidates(DependencyRoot, unmanagedDllName))
+        foreach (var candidate in NativeCandidates(ModuleRoot, unmanagedDllName))
             if (File.Exists(candidate) && NativeLibrary.TryLoad(candidate, out var handle))
                 return handle;
         return IntPtr.Zero;
@@ -87,9 +116,9 @@ public sealed class SwarmLoadContext : AssemblyLoadContext
     }
 
     /// <summary>Where a native library named as in a DllImport is looked for, in order.</summary>
-    public static IEnumerable<string> NativeCandidates(string dependencyRoot, string name)
+    public static IEnumerable<string> NativeCandidates(string moduleRoot, string name)
     {
-        var dir = Path.Combine(dependencyRoot, "runtimes", RuntimeId, "native");
+        var dir = Path.Combine(moduleRoot, "runtimes", RuntimeId, "native");
         var file = Path.GetFileName(name);
         yield return Path.Combine(dir, file);
         if (OperatingSystem.IsWindows())

@@ -45,7 +45,8 @@ Describe 'Get-SwarmEnvironment' {
     }
 
     It 'rejects the hostile ticket <_> with ErrorId InvalidTicket' -ForEach @('../evil', 'CON', 'a;b') {
-        { Get-SwarmEnvironment -Ticket $_ } | Should -Throw -ErrorId 'InvalidTicket'
+        $hostile = $_
+        { Get-SwarmEnvironment -Ticket $hostile } | Should -Throw -ErrorId 'InvalidTicket'
     }
 
     It 'uses the table view by default' {

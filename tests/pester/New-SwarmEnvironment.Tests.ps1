@@ -44,7 +44,8 @@ Describe 'New-SwarmEnvironment' {
 
     It 'rejects the hostile ticket <_> with ErrorId InvalidTicket and creates nothing' -ForEach $HostileTickets {
         $before = @(Get-SwarmEnvironment).Count
-        { New-SwarmEnvironment -Ticket $_ } | Should -Throw -ErrorId 'InvalidTicket'
+        $hostile = $_
+        { New-SwarmEnvironment -Ticket $hostile } | Should -Throw -ErrorId 'InvalidTicket'
         @(Get-SwarmEnvironment).Count | Should -Be $before
     }
 

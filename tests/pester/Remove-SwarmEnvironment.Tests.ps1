@@ -44,7 +44,8 @@ Describe 'Remove-SwarmEnvironment' {
     }
 
     It 'rejects the hostile ticket <_> with ErrorId InvalidTicket' -ForEach @('..', 'x/../../y', 'COM1') {
-        { Remove-SwarmEnvironment -Ticket $_ -Force } | Should -Throw -ErrorId 'InvalidTicket'
+        $hostile = $_
+        { Remove-SwarmEnvironment -Ticket $hostile -Force } | Should -Throw -ErrorId 'InvalidTicket'
     }
 
     It 'completes tickets' {

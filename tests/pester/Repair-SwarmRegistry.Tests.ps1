@@ -1,38 +1,48 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     Initialize-TestEnvironment
+
+    # An environment whose worktree was deleted behind SwarmPS's back: a dangling registry row.
+    function New-DanglingEnvironment {
+        $ticket = 'REP-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $env = New-SwarmEnvironment -Ticket $ticket
+        Invoke-Git $script:Repo worktree remove --force $env.WorkspacePath | Out-Null
+        $ticket
+    }
 }
 AfterAll { Reset-TestEnvironment }
 
 Describe 'Repair-SwarmRegistry' {
-    BeforeEach {
-        $script:Gone = New-SwarmEnvironment -Ticket 'REP-GONE'
-        Invoke-Git $script:Repo worktree remove --force $script:Gone.WorkspacePath | Out-Null
-    }
-    AfterEach {
-        Repair-SwarmRegistry -Fix -Confirm:$false | Out-Null
-    }
-
     It 'reports a dangling row without changing anything' {
+        $ticket = New-DanglingEnvironment
         $items = Repair-SwarmRegistry
         $items | Should -Not -BeNullOrEmpty
         $items[0] | Should -BeOfType ([SwarmPS.Core.SwarmRepairItem])
-        ($items | Where-Object Ticket -EQ 'REP-GONE').Fixed | Should -Not -Contain $true
-        Get-SwarmEnvironment -Ticket 'REP-GONE' | Should -Not -BeNullOrEmpty
+        ($items | Where-Object Ticket -EQ $ticket) | Should -Not -BeNullOrEmpty
+        ($items | Where-Object Ticket -EQ $ticket).Fixed | Should -Not -Contain $true
+        Get-SwarmEnvironment -Ticket $ticket | Should -Not -BeNullOrEmpty
     }
 
     It 'only reports with -Fix -WhatIf' {
+        $ticket = New-DanglingEnvironment
         Repair-SwarmRegistry -Fix -WhatIf | Out-Null
-        Get-SwarmEnvironment -Ticket 'REP-GONE' | Should -Not -BeNullOrEmpty
+        Get-SwarmEnvironment -Ticket $ticket | Should -Not -BeNullOrEmpty
     }
 
     It 'repairs with -Fix' {
+        $ticket = New-DanglingEnvironment
         $items = Repair-SwarmRegistry -Fix -Confirm:$false
-        ($items | Where-Object Ticket -EQ 'REP-GONE').Fixed | Should -Contain $true
-        Get-SwarmEnvironment -Ticket 'REP-GONE' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        ($items | Where-Object Ticket -EQ $ticket).Fixed | Should -Contain $true
+        Get-SwarmEnvironment -Ticket $ticket -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'finds nothing to repair afterwards, and feeds the pipeline' {
+        Repair-SwarmRegistry -Fix -Confirm:$false | Out-Null
+        Repair-SwarmRegistry | Where-Object Fixed -EQ $false | Where-Object Kind -EQ 'DanglingRow' | Should -BeNullOrEmpty
     }
 
     It 'shows the repair table view' {
+        New-DanglingEnvironment | Out-Null
         (Repair-SwarmRegistry | Out-String) | Should -Match 'Kind\s+Provider\s+Ticket'
     }
 
