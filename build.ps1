@@ -40,7 +40,8 @@ $PlatyPSVersion = '0.14.2'
 $PesterMinimumVersion = '5.5.0'
 
 function Invoke-Native {
-    param([Parameter(Mandatory)][string] $FilePath, [Parameter(ValueFromRemainingArguments)][string[]] $ArgumentList)
+    # Arguments go in one array, so native options such as -c are never taken for PowerShell parameters.
+    param([Parameter(Mandatory)][string] $FilePath, [Parameter(Mandatory)][string[]] $ArgumentList)
     Write-Host "> $FilePath $($ArgumentList -join ' ')" -ForegroundColor DarkGray
     & $FilePath @ArgumentList
     if ($LASTEXITCODE -ne 0) { throw "$FilePath exited with code $LASTEXITCODE" }
@@ -68,7 +69,7 @@ function Invoke-BuildTask {
         '-c', $Configuration, '-t:Build;AssembleSwarmModule', "-p:SwarmModuleDir=$ModuleDir", '-nologo'
     )
     if ($Version) { $msbuildArgs += "-p:Version=$Version" }
-    Invoke-Native dotnet @msbuildArgs
+    Invoke-Native -FilePath dotnet -ArgumentList $msbuildArgs
     Invoke-DocsTask
     Write-Host "Module ready in $ModuleDir" -ForegroundColor Green
 }
@@ -85,7 +86,7 @@ function Invoke-DocsTask {
 
 function Invoke-TestTask {
     if ($TestScope -in 'All', 'Unit') {
-        Invoke-Native dotnet test (Join-Path $PSScriptRoot 'SwarmPS.slnx') -c $Configuration -nologo
+        Invoke-Native -FilePath dotnet -ArgumentList @('test', (Join-Path $PSScriptRoot 'SwarmPS.slnx'), '-c', $Configuration, '-nologo')
     }
     if ($TestScope -in 'All', 'Pester') {
         if (-not (Test-Path -LiteralPath (Join-Path $ModuleDir 'SwarmPS.psd1'))) { Invoke-BuildTask }
