@@ -274,7 +274,7 @@ public sealed class GitWorkspace
 
     public async Task<IReadOnlyList<WorktreeEntry>> ListWorktreesAsync(string repo, CancellationToken ct)
     {
-        var o = await _git.RunAsync(repo, new[] { "worktree", "list", "--porcelain", "-z" }, ct).ConfigureAwait(false);
+        var o = await GitLockRetry.RunAsync(_git, repo, new[] { "worktree", "list", "--porcelain", "-z" }, ct).ConfigureAwait(false);
         var list = new List<WorktreeEntry>();
         string? path = null, head = null, branch = null;
         bool bare = false, prunable = false;
