@@ -92,11 +92,21 @@ public interface IEnvironmentProvider
     Task<SwarmExecResult> ExecAsync(SwarmEnvironment env, IReadOnlyList<string> command, string? standardInput, ProviderContext context, CancellationToken ct);
 
     /// <summary>
+    /// How an agent's argv runs for this environment, as a local process: for a worktree the argv
+    /// itself in the worktree; for a container <c>docker exec</c>; for a VM <c>ssh</c>. The supervisor
+    /// runs what this returns. <paramref name="variables"/> must reach the agent.
+    /// </summary>
+    AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables);
+
+    /// <summary>
     /// Reconciles the rows this provider owns with the backend. Reports dangling rows, orphans and
     /// incomplete creates; with <paramref name="fix"/> repairs the backend side and the rows.
     /// </summary>
     Task<IReadOnlyList<SwarmRepairItem>> RepairAsync(IReadOnlyList<SwarmEnvironment> owned, bool fix, ProviderContext context, CancellationToken ct);
 }
+
+/// <summary>A local process that runs an agent inside an environment.</summary>
+public sealed record AgentLaunchPlan(string FileName, IReadOnlyList<string> Arguments, string? WorkingDirectory, IReadOnlyDictionary<string, string> Environment);
 
 /// <summary>Shared behaviour: capability checks with clear errors.</summary>
 public abstract class EnvironmentProviderBase : IEnvironmentProvider
@@ -120,6 +130,9 @@ public abstract class EnvironmentProviderBase : IEnvironmentProvider
     public virtual Task<SwarmConnection> GetConnectionAsync(SwarmEnvironment env, CancellationToken ct) =>
         Task.FromResult(new SwarmConnection { Ticket = env.Ticket, Provider = Name, Host = env.Address, WorkingDirectory = env.WorkspacePath });
     public virtual Task<SwarmExecResult> ExecAsync(SwarmEnvironment env, IReadOnlyList<string> command, string? standardInput, ProviderContext context, CancellationToken ct) =>
+        throw Unsupported(ProviderCapabilities.Exec, env.Ticket);
+
+    public virtual AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables) =>
         throw Unsupported(ProviderCapabilities.Exec, env.Ticket);
 
     /// <summary>The error for a capability this provider lacks. It names the capability and the provider.</summary>

@@ -166,7 +166,7 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
             // main worktree as from the new one; looking it up read-only while the worktree is being
             // checked out saves a process start on the critical path.
             commonDirLookup = CommonGitDirAsync(repo, ct);
-            await _git.RunAsync(repo, new[] { "worktree", "add", "--quiet", "--no-track", "-b", env.Branch!, path, baseCommit }, ct, target: env.Ticket).ConfigureAwait(false);
+            await GitLockRetry.AddWorktreeAsync(_git, repo, env.Branch!, path, baseCommit, ct, env.Ticket).ConfigureAwait(false);
             created = true;
 
             context.Report(activity, $"{env.Ticket}: copying .worktreeinclude files", 40);
@@ -216,10 +216,10 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
     private async Task RollbackAsync(SwarmEnvironment env, CancellationToken ct)
     {
         var repo = env.RepositoryPath!;
-        try { await _git.RunRawAsync(repo, new[] { "worktree", "remove", "--force", "--force", env.WorkspacePath! }, ct).ConfigureAwait(false); } catch (SwarmException) { }
+        try { await GitLockRetry.RunRawAsync(_git, repo, new[] { "worktree", "remove", "--force", "--force", env.WorkspacePath! }, ct).ConfigureAwait(false); } catch (SwarmException) { }
         DeleteDirectory(env.WorkspacePath!);
-        try { await _git.RunRawAsync(repo, new[] { "worktree", "prune" }, ct).ConfigureAwait(false); } catch (SwarmException) { }
-        try { await _git.RunRawAsync(repo, new[] { "branch", "-D", env.Branch! }, ct).ConfigureAwait(false); } catch (SwarmException) { }
+        try { await GitLockRetry.RunRawAsync(_git, repo, new[] { "worktree", "prune" }, ct).ConfigureAwait(false); } catch (SwarmException) { }
+        try { await GitLockRetry.RunRawAsync(_git, repo, new[] { "branch", "-D", env.Branch! }, ct).ConfigureAwait(false); } catch (SwarmException) { }
         DeleteIfEmpty(Path.GetDirectoryName(env.WorkspacePath!)!);
     }
 
@@ -339,15 +339,15 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
         {
             if (worktreeExists)
             {
-                var r = await _git.RunRawAsync(repo, new[] { "worktree", "remove", "--force", "--force", path }, ct).ConfigureAwait(false);
+                var r = await GitLockRetry.RunRawAsync(_git, repo, new[] { "worktree", "remove", "--force", "--force", path }, ct).ConfigureAwait(false);
                 if (!r.Success && Directory.Exists(path)) DeleteDirectory(path);
             }
-            await _git.RunRawAsync(repo, new[] { "worktree", "prune" }, ct).ConfigureAwait(false);
+            await GitLockRetry.RunRawAsync(_git, repo, new[] { "worktree", "prune" }, ct).ConfigureAwait(false);
             context.Report("Removing environment", $"{env.Ticket}: deleting checkpoint refs", 60);
             await DeleteRefsAsync(repo, GitWorkspace.CheckpointRefPrefix + env.Ticket + "/", ct).ConfigureAwait(false);
             if (!options.KeepBranch && env.Branch is not null)
             {
-                var b = await _git.RunRawAsync(repo, new[] { "branch", "-D", env.Branch }, ct).ConfigureAwait(false);
+                var b = await GitLockRetry.RunRawAsync(_git, repo, new[] { "branch", "-D", env.Branch }, ct).ConfigureAwait(false);
                 if (!b.Success && !b.StandardError.Contains("not found", StringComparison.OrdinalIgnoreCase)) throw GitCli.Failed(b, env.Ticket);
             }
         }
@@ -454,6 +454,13 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
         return new SwarmExecResult { Ticket = env.Ticket, ExitCode = r.ExitCode, StandardOutput = r.StandardOutput, StandardError = r.StandardError };
     }
 
+    /// <summary>Agents on a worktree are local processes with the worktree as working directory.</summary>
+    public override AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables)
+    {
+        RequireWorktree(env);
+        return new AgentLaunchPlan(argv[0], argv.Skip(1).ToList(), env.WorkspacePath, variables);
+    }
+
     // ------------------------------------------------------------------ repair
 
     public override async Task<IReadOnlyList<SwarmRepairItem>> RepairAsync(IReadOnlyList<SwarmEnvironment> owned, bool fix, ProviderContext context, CancellationToken ct)
@@ -484,7 +491,7 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
                 {
                     if (env.RepositoryPath is not null && Directory.Exists(env.RepositoryPath))
                     {
-                        await _git.RunRawAsync(env.RepositoryPath, new[] { "worktree", "prune" }, ct).ConfigureAwait(false);
+                        await GitLockRetry.RunRawAsync(_git, env.RepositoryPath, new[] { "worktree", "prune" }, ct).ConfigureAwait(false);
                         await DeleteRefsAsync(env.RepositoryPath, GitWorkspace.CheckpointRefPrefix + env.Ticket + "/", ct).ConfigureAwait(false);
                     }
                     context.Registry.DeleteEnvironment(env.Ticket);
@@ -547,9 +554,9 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
             var repoTop = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(repoGit));
             if (repoTop is not null && !Path.GetFullPath(repoTop).Equals(Path.GetFullPath(dir), StringComparison.Ordinal))
             {
-                await _git.RunRawAsync(repoTop, new[] { "worktree", "remove", "--force", "--force", dir }, ct).ConfigureAwait(false);
+                await GitLockRetry.RunRawAsync(_git, repoTop, new[] { "worktree", "remove", "--force", "--force", dir }, ct).ConfigureAwait(false);
                 DeleteDirectory(dir);
-                await _git.RunRawAsync(repoTop, new[] { "worktree", "prune" }, ct).ConfigureAwait(false);
+                await GitLockRetry.RunRawAsync(_git, repoTop, new[] { "worktree", "prune" }, ct).ConfigureAwait(false);
                 return;
             }
         }
