@@ -20,11 +20,14 @@ public sealed class SwarmConfig
     public PortConfig Ports { get; set; } = new();
     public WorktreeConfig Worktree { get; set; } = new();
     public List<RepositoryConfig> Repositories { get; set; } = new();
+    /// <summary>Agent profiles to add, or to override built-in ones field by field (see <see cref="Agents.AgentProfiles"/>).</summary>
+    public List<AgentProfileConfig> AgentProfiles { get; set; } = new();
 
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         PropertyNameCaseInsensitive = true,
+        Converters = { new JsonStringEnumConverter() },
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         WriteIndented = true,
@@ -69,6 +72,18 @@ public sealed class SwarmConfig
     }
 
     private static string Normalize(string p) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(p));
+}
+
+/// <summary>An agent profile from config. Fields left out inherit from the built-in profile of the same name.</summary>
+public sealed class AgentProfileConfig
+{
+    public string Name { get; set; } = "";
+    public string? Executable { get; set; }
+    public List<string>? Arguments { get; set; }
+    public List<string>? ResumeArguments { get; set; }
+    public Agents.PromptDelivery? PromptDelivery { get; set; }
+    public Agents.AgentOutputFormat? OutputFormat { get; set; }
+    public string? Description { get; set; }
 }
 
 public sealed class PortConfig

@@ -69,4 +69,9 @@ public static class ErrorIds
     public const string ConfigInvalid = "ConfigInvalid";
     public const string InvalidState = "InvalidState";
     public const string OperationCancelled = "OperationCancelled";
+    public const string ProfileNotFound = "ProfileNotFound";
+    public const string AgentNotFound = "AgentNotFound";
+    public const string AgentsRunning = "AgentsRunning";
+    public const string AgentStartFailed = "AgentStartFailed";
+    public const string Timeout = "Timeout";
 }

@@ -26,6 +26,7 @@ public sealed class SwarmService
         Config = config ?? SwarmConfig.Load(home);
         Providers = providers ?? ProviderCatalog.CreateDefault();
         Registry = SwarmRegistry.Open(home);
+        Agents = new Agents.AgentService(this);
     }
 
     /// <summary>Opens the service for <paramref name="homeOverride"/>, SWARMPS_HOME or the platform default.</summary>
@@ -35,6 +36,8 @@ public sealed class SwarmService
     public SwarmConfig Config { get; }
     public ProviderCatalog Providers { get; }
     public SwarmRegistry Registry { get; }
+    /// <summary>Coding agents in this registry's environments.</summary>
+    public Agents.AgentService Agents { get; }
 
     private ProviderContext Context(IProgress<SwarmProgress>? progress) => new() { Home = Home, Config = Config, Registry = Registry, Progress = progress };
 
@@ -144,9 +147,19 @@ public sealed class SwarmService
     public async Task<SwarmEnvironment> RemoveEnvironmentAsync(string ticket, RemoveOptions? options = null, IProgress<SwarmProgress>? progress = null, CancellationToken ct = default)
     {
         var env = GetEnvironment(ticket);
+        options ??= new RemoveOptions();
+        var active = Agents.ActiveAgents(env.Ticket);
+        if (active.Count > 0)
+        {
+            if (!options.Force)
+                throw new SwarmException(ErrorIds.AgentsRunning, SwarmErrorKind.InvalidState,
+                    $"'{env.Ticket}' has {active.Count} running agent(s); nothing was removed. Stop them first, or use --force / -Force to stop them and remove.", env.Ticket)
+                { Details = active.Select(a => $"{a.Id} ({a.Profile}, {a.Status})").ToList() };
+            foreach (var a in active) await Agents.StopAsync(a.Id, ct).ConfigureAwait(false);
+        }
         try
         {
-            await ProviderOf(env).RemoveAsync(env, options ?? new RemoveOptions(), Context(progress), ct).ConfigureAwait(false);
+            await ProviderOf(env).RemoveAsync(env, options, Context(progress), ct).ConfigureAwait(false);
         }
         finally
         {
@@ -322,6 +335,8 @@ public sealed class SwarmService
             }
             items.AddRange(await p.RepairAsync(owned, fix, ctx, ct).ConfigureAwait(false));
         }
+        ctx.Report("Repair", "reconciling agents", 90);
+        items.AddRange(Agents.Repair());
         foreach (var row in rows.Where(r => !Providers.All.Any(p => string.Equals(p.Name, r.Provider, StringComparison.OrdinalIgnoreCase))))
             items.Add(new SwarmRepairItem
             {

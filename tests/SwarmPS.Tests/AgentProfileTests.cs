@@ -14,7 +14,7 @@ public class AgentProfileTests
     {
         var argv = P("claude").BuildArgv(new AgentInvocation { Ticket = "T", Prompt = "fix it; $(rm -rf /)" });
         argv.Should().Equal("claude", "-p", "fix it; $(rm -rf /)", "--output-format", "stream-json", "--verbose");
-        var resume = P("claude").BuildArgv(new AgentInvocation { Ticket = "T", Prompt = "next", SessionId = "--evil" });
+        var resume = P("claude").BuildArgv(new AgentInvocation { Ticket = "T", Prompt = "next", SessionId = "--evil", FollowUp = true });
         resume.Should().Contain("--resume=--evil").And.NotContain("--evil");
     }
 

@@ -50,7 +50,10 @@ public sealed class AgentProfile
     /// </summary>
     public IReadOnlyList<string> BuildArgv(AgentInvocation invocation)
     {
-        var template = invocation.SessionId is not null && ResumeArguments is not null ? ResumeArguments : Arguments;
+        var template = invocation.FollowUp && ResumeArguments is not null ? ResumeArguments : Arguments;
+        if (template.Any(t => t.Contains("{sessionId}", StringComparison.Ordinal)) && string.IsNullOrEmpty(invocation.SessionId))
+            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
+                $"The '{Name}' profile resumes by session id, and the agent's output never reported one, so there is no session to continue.", invocation.Ticket);
         var argv = new List<string>();
         if (Executable == CommandExecutable)
         {
@@ -70,12 +73,18 @@ public sealed class AgentProfile
     /// <summary>Marks a profile whose executable is the user's own argv.</summary>
     public const string CommandExecutable = "{command}";
 
-    private static string Expand(string token, AgentInvocation i) => token
-        .Replace("{prompt}", i.Prompt, StringComparison.Ordinal)
-        .Replace("{promptFile}", i.PromptFile ?? "", StringComparison.Ordinal)
-        .Replace("{sessionId}", i.SessionId ?? "", StringComparison.Ordinal)
-        .Replace("{ticket}", i.Ticket, StringComparison.Ordinal)
-        .Replace("{workspace}", i.WorkingDirectory ?? "", StringComparison.Ordinal);
+    private static readonly System.Text.RegularExpressions.Regex Placeholder =
+        new(@"\{(prompt|promptFile|sessionId|ticket|workspace)\}", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>One pass over the template token: text that a placeholder brings in is never expanded again.</summary>
+    private static string Expand(string token, AgentInvocation i) => Placeholder.Replace(token, m => m.Groups[1].Value switch
+    {
+        "prompt" => i.Prompt,
+        "promptFile" => i.PromptFile ?? "",
+        "sessionId" => i.SessionId ?? "",
+        "ticket" => i.Ticket,
+        _ => i.WorkingDirectory ?? "",
+    });
 }
 
 /// <summary>The values that fill a profile's template for one run.</summary>
@@ -85,6 +94,8 @@ public sealed class AgentInvocation
     public required string Prompt { get; init; }
     public string? PromptFile { get; init; }
     public string? SessionId { get; init; }
+    /// <summary>A follow-up that continues the previous run's session (uses the resume template).</summary>
+    public bool FollowUp { get; init; }
     public string? WorkingDirectory { get; init; }
     public IReadOnlyList<string>? Command { get; init; }
 }

@@ -15,6 +15,18 @@ public static class ProcessIdentity
         return Format(p.Id, SafeStart(p));
     }
 
+    /// <summary>The identity of a running process, or null if it is gone.</summary>
+    public static string? Of(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return p.HasExited ? null : Format(pid, SafeStart(p));
+        }
+        catch (ArgumentException) { return null; }
+        catch (InvalidOperationException) { return null; }
+    }
+
     public static bool IsAlive(string? identity)
     {
         if (string.IsNullOrEmpty(identity)) return false;
@@ -23,11 +35,28 @@ public static class ProcessIdentity
         try
         {
             using var p = Process.GetProcessById(pid);
-            if (p.HasExited) return false;
+            if (p.HasExited || IsZombie(pid)) return false;
             return Format(pid, SafeStart(p)) == identity;
         }
         catch (ArgumentException) { return false; }
         catch (InvalidOperationException) { return false; }
+    }
+
+    /// <summary>
+    /// A killed process whose parent has not reaped it yet (for a detached supervisor the parent is
+    /// init, which in some containers never reaps) still has a pid but is dead.
+    /// </summary>
+    private static bool IsZombie(int pid)
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var close = stat.LastIndexOf(')');
+            return close > 0 && close + 2 < stat.Length && stat[close + 2] is 'Z' or 'X';
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
     }
 
     private static long SafeStart(Process p)

@@ -8,7 +8,7 @@ namespace SwarmPS.Core.Registry;
 /// The SQLite registry: the source of truth for what SwarmPS owns. Safe for many processes at once
 /// (WAL, busy timeout, write transactions taken with BEGIN IMMEDIATE so two writers never deadlock).
 /// </summary>
-public sealed class SwarmRegistry
+public sealed partial class SwarmRegistry
 {
     private readonly string _connectionString;
 
@@ -131,6 +131,52 @@ public sealed class SwarmRegistry
             PRIMARY KEY (ticket, name)
         );
         """,
+        // 2: agents. One row per agent; one agent_runs row per prompt it was given (the first and
+        // every follow-up). No foreign key to environments: an agent's history outlives its environment.
+        """
+        CREATE TABLE agents (
+            id                TEXT NOT NULL PRIMARY KEY,
+            ticket            TEXT NOT NULL COLLATE NOCASE,
+            profile           TEXT NOT NULL,
+            status            TEXT NOT NULL,
+            run               INTEGER NOT NULL DEFAULT 0,
+            session_id        TEXT,
+            working_directory TEXT,
+            directory         TEXT NOT NULL,
+            supervisor        TEXT,
+            pid               INTEGER,
+            exit_code         INTEGER,
+            turns             INTEGER NOT NULL DEFAULT 0,
+            tool_calls        INTEGER NOT NULL DEFAULT 0,
+            input_tokens      INTEGER NOT NULL DEFAULT 0,
+            output_tokens     INTEGER NOT NULL DEFAULT 0,
+            cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd          TEXT,
+            result            TEXT,
+            error             TEXT,
+            supervisor_rss_kb INTEGER,
+            created_at        TEXT NOT NULL,
+            updated_at        TEXT NOT NULL,
+            started_at        TEXT,
+            ended_at          TEXT
+        );
+        CREATE INDEX agents_ticket ON agents(ticket);
+        CREATE INDEX agents_status ON agents(status);
+        CREATE TABLE agent_runs (
+            agent_id    TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+            run         INTEGER NOT NULL,
+            status      TEXT NOT NULL,
+            session_id  TEXT,
+            exit_code   INTEGER,
+            cost_usd    TEXT,
+            input_tokens  INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            result      TEXT,
+            started_at  TEXT NOT NULL,
+            ended_at    TEXT,
+            PRIMARY KEY (agent_id, run)
+        );
+        """,
     };
 
     public int SchemaVersion => Read(c => Convert.ToInt32(Scalar(c, "PRAGMA user_version"), CultureInfo.InvariantCulture));
@@ -167,7 +213,7 @@ public sealed class SwarmRegistry
         }
     }
 
-    private static object? Scalar(SqliteConnection c, string sql, params (string, object?)[] args)
+    internal static object? Scalar(SqliteConnection c, string sql, params (string, object?)[] args)
     {
         using var cmd = c.CreateCommand();
         cmd.CommandText = sql;
@@ -398,6 +444,6 @@ public sealed class SwarmRegistry
 
     // ---------------------------------------------------------------- helpers
 
-    private static string Time(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
-    private static DateTimeOffset ParseTime(string s) => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+    internal static string Time(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+    internal static DateTimeOffset ParseTime(string s) => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 }

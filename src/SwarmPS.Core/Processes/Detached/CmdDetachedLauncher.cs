@@ -21,11 +21,12 @@ public sealed class CmdDetachedLauncher : IDetachedLauncher
     public const string ExeVariable = "SWARMPS_DETACHED_EXE";
     public const string ArgsVariable = "SWARMPS_DETACHED_ARGS";
     public const string DirVariable = "SWARMPS_DETACHED_DIR";
+    public const string InVariable = "SWARMPS_DETACHED_IN";
 
     public const string SupervisorScript =
         "@echo off\r\n" +
         "setlocal EnableDelayedExpansion\r\n" +
-        "\"!SWARMPS_DETACHED_EXE!\" !SWARMPS_DETACHED_ARGS! <nul >\"!SWARMPS_DETACHED_DIR!\\stdout.log\" 2>\"!SWARMPS_DETACHED_DIR!\\stderr.log\"\r\n" +
+        "\"!SWARMPS_DETACHED_EXE!\" !SWARMPS_DETACHED_ARGS! <\"!SWARMPS_DETACHED_IN!\" >\"!SWARMPS_DETACHED_DIR!\\stdout.log\" 2>\"!SWARMPS_DETACHED_DIR!\\stderr.log\"\r\n" +
         "set code=!ERRORLEVEL!\r\n" +
         ">\"!SWARMPS_DETACHED_DIR!\\exit.tmp\" echo !code!\r\n" +
         "move /y \"!SWARMPS_DETACHED_DIR!\\exit.tmp\" \"!SWARMPS_DETACHED_DIR!\\exit\" >nul\r\n";
@@ -53,6 +54,7 @@ public sealed class CmdDetachedLauncher : IDetachedLauncher
         psi.Environment[ExeVariable] = spec.FileName;
         psi.Environment[ArgsVariable] = JoinArguments(spec.Arguments);
         psi.Environment[DirVariable] = dir;
+        psi.Environment[InVariable] = spec.StandardInputFile ?? "nul";
 
         ProcessRunner.Log.Value?.ProcessStarting(new ProcessSpec(spec.FileName, spec.Arguments) { WorkingDirectory = spec.WorkingDirectory });
         Process process;

@@ -20,6 +20,8 @@ public sealed class DetachedProcessSpec
     /// <summary>Where the helper records its pid, exit code and output (created 0700 on Unix).</summary>
     public string StateDirectory { get; }
     public string? WorkingDirectory { get; init; }
+    /// <summary>A file the command reads as its standard input; null for an empty stdin.</summary>
+    public string? StandardInputFile { get; init; }
     /// <summary>Variables to set (or, with a null value, remove) for the command.</summary>
     public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
 }

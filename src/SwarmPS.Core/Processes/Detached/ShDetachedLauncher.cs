@@ -17,11 +17,11 @@ namespace SwarmPS.Core.Processes.Detached;
 /// </remarks>
 public sealed class ShDetachedLauncher : IDetachedLauncher
 {
-    // $1: state directory; $2...: the command. Runs in the background, owns no descriptor of ours.
+    // $1: state directory; $2: stdin file; $3...: the command. Runs in the background, owns no descriptor of ours.
     public const string SupervisorScript = """
-        dir=$1; shift
+        dir=$1; in=$2; shift 2
         trap '' HUP
-        "$@" </dev/null >"$dir/stdout.log" 2>"$dir/stderr.log" &
+        "$@" <"$in" >"$dir/stdout.log" 2>"$dir/stderr.log" &
         child=$!
         echo "$child" >"$dir/child.pid.tmp" && mv -f "$dir/child.pid.tmp" "$dir/child.pid"
         wait "$child"
@@ -29,11 +29,11 @@ public sealed class ShDetachedLauncher : IDetachedLauncher
         echo "$code" >"$dir/exit.tmp" && mv -f "$dir/exit.tmp" "$dir/exit"
         """;
 
-    // $1: the supervisor script; $2: state directory; $3...: the command.
+    // $1: the supervisor script; $2: state directory; $3: stdin file; $4...: the command.
     public const string LaunchScript = """
-        sup=$1; dir=$2; shift 2
+        sup=$1; dir=$2; in=$3; shift 3
         trap '' HUP
-        sh -c "$sup" swarmps-supervisor "$dir" "$@" </dev/null >/dev/null 2>>"$dir/supervisor.log" &
+        sh -c "$sup" swarmps-supervisor "$dir" "$in" "$@" </dev/null >/dev/null 2>>"$dir/supervisor.log" &
         echo "$!" >"$dir/pid.tmp" && mv -f "$dir/pid.tmp" "$dir/pid"
         """;
 
@@ -51,7 +51,7 @@ public sealed class ShDetachedLauncher : IDetachedLauncher
             RedirectStandardError = true,
             CreateNoWindow = true,
         };
-        foreach (var a in new[] { "-c", LaunchScript, "swarmps-launch", SupervisorScript, dir, spec.FileName }.Concat(spec.Arguments))
+        foreach (var a in new[] { "-c", LaunchScript, "swarmps-launch", SupervisorScript, dir, spec.StandardInputFile ?? "/dev/null", spec.FileName }.Concat(spec.Arguments))
             psi.ArgumentList.Add(a);
         if (spec.WorkingDirectory is not null) psi.WorkingDirectory = spec.WorkingDirectory;
         foreach (var (k, v) in spec.Environment)

@@ -1,0 +1,557 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using SwarmPS.Core.Processes;
+using SwarmPS.Core.Processes.Detached;
+
+namespace SwarmPS.Core.Agents;
+
+/// <summary>What to start.</summary>
+public sealed class AgentStartRequest
+{
+    public required string Ticket { get; init; }
+    public required string Profile { get; init; }
+    public required string Prompt { get; init; }
+    /// <summary>The argv for the <c>command</c> profile.</summary>
+    public IReadOnlyList<string>? Command { get; init; }
+}
+
+/// <summary>
+/// Starts coding agents in environments and tells the truth about them afterwards, from any
+/// process and after a reboot.
+/// <para>
+/// Design (the 10 MB supervision budget): each run is owned by a tiny supervisor from the
+/// detached-process seam — <c>/bin/sh</c> on Unix (dash: about 1 MB resident), <c>cmd.exe</c> on
+/// Windows — that survives the shell that started it, writes the agent's stdout/stderr to files,
+/// records the agent's pid, and writes its exit code atomically when it ends. No .NET process stays
+/// behind per agent. Parsing the structured output (session id, turns, tools, tokens, cost, the
+/// final verdict) is done by whoever reads: <see cref="Reconcile"/> turns the files into registry
+/// state, with compare-and-set updates so concurrent readers agree. A run whose supervisor is gone
+/// without an exit code is Lost — which is exactly what a reboot or a killed supervisor looks like.
+/// </para>
+/// </summary>
+public sealed class AgentService
+{
+    public const string PromptFileName = "prompt.txt";
+    public const string StopMarkerFileName = "stop-requested";
+    public const string CommandFileName = "command.json";
+
+    private readonly SwarmService _swarm;
+    private readonly IDetachedLauncher _launcher;
+
+    public AgentService(SwarmService swarm, IDetachedLauncher? launcher = null)
+    {
+        _swarm = swarm;
+        _launcher = launcher ?? DetachedLauncher.ForCurrentPlatform();
+    }
+
+    public string AgentsRoot => Path.Combine(_swarm.Home.Path, "agents");
+
+    public IReadOnlyList<AgentProfile> GetProfiles() => AgentProfiles.From(_swarm.Config);
+
+    private static string NewId() => "ag-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(5)).ToLowerInvariant();
+
+    // ------------------------------------------------------------------ start
+
+    public async Task<SwarmAgent> StartAsync(AgentStartRequest request, CancellationToken ct = default)
+    {
+        var env = _swarm.GetEnvironment(request.Ticket);
+        var profile = AgentProfiles.Get(_swarm.Config, request.Profile);
+        if (request.Prompt is null)
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, "A prompt is required.", env.Ticket);
+        if (profile.Executable == AgentProfile.CommandExecutable && request.Command is not { Count: > 0 })
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
+                "The 'command' profile runs your own argv: 'swarmps agent start T --profile command -- ./script.sh arg' or -Command @('./script.sh','arg').", env.Ticket);
+        if (env.Status is not (EnvironmentStatus.Running))
+            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' is {env.Status}; start it first.", env.Ticket);
+
+        var id = NewId();
+        var dir = Path.Combine(AgentsRoot, id);
+        SwarmHome.EnsurePrivateDirectory(AgentsRoot);
+        SwarmHome.EnsurePrivateDirectory(dir);
+        if (request.Command is { Count: > 0 })
+            await File.WriteAllTextAsync(Path.Combine(dir, CommandFileName), JsonSerializer.Serialize(request.Command), ct).ConfigureAwait(false);
+        var now = DateTimeOffset.UtcNow;
+        var agent = new SwarmAgent
+        {
+            Id = id, Ticket = env.Ticket, Profile = profile.Name, Status = AgentStatus.Starting, Run = 1, Directory = dir,
+            WorkingDirectory = env.WorkspacePath, CreatedAt = now, UpdatedAt = now,
+        };
+        _swarm.Registry.InsertAgent(agent);
+        return await LaunchRunAsync(agent, env, profile, request.Prompt, request.Command, followUp: false, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts run <see cref="SwarmAgent.Run"/> of an agent whose row is in status Starting.</summary>
+    private async Task<SwarmAgent> LaunchRunAsync(SwarmAgent agent, SwarmEnvironment env, AgentProfile profile, string prompt,
+        IReadOnlyList<string>? command, bool followUp, CancellationToken ct)
+    {
+        var runDir = agent.RunDirectory(agent.Run);
+        var started = DateTimeOffset.UtcNow;
+        try
+        {
+            SwarmHome.EnsurePrivateDirectory(Path.GetDirectoryName(runDir)!);
+            SwarmHome.EnsurePrivateDirectory(runDir);
+            // The prompt reaches the agent byte-exact: written as UTF-8 without BOM, passed as one
+            // argv element or as stdin, never through a shell.
+            var promptFile = Path.Combine(runDir, PromptFileName);
+            await File.WriteAllBytesAsync(promptFile, new UTF8Encoding(false).GetBytes(prompt), ct).ConfigureAwait(false);
+            SwarmHome.MakeFilePrivate(promptFile);
+            var argv = profile.BuildArgv(new AgentInvocation
+            {
+                Ticket = env.Ticket, Prompt = prompt, PromptFile = promptFile, SessionId = agent.SessionId, FollowUp = followUp,
+                WorkingDirectory = env.WorkspacePath, Command = command,
+            });
+            var variables = new Dictionary<string, string>(EnvironmentVariables.For(env), StringComparer.Ordinal)
+            {
+                ["SWARM_AGENT_ID"] = agent.Id,
+                ["SWARM_AGENT_RUN"] = agent.Run.ToString(CultureInfo.InvariantCulture),
+                ["SWARM_PROMPT_FILE"] = promptFile,
+            };
+            var plan = _swarm.Providers.Get(env.Provider).PlanAgentLaunch(env, argv, variables);
+            _swarm.Registry.UpsertAgentRun(new SwarmAgentRun { AgentId = agent.Id, Run = agent.Run, Status = AgentStatus.Starting, StartedAt = started, SessionId = agent.SessionId });
+            var handle = _launcher.Start(new DetachedProcessSpec(plan.FileName, plan.Arguments, runDir)
+            {
+                WorkingDirectory = plan.WorkingDirectory,
+                Environment = plan.Environment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
+                StandardInputFile = profile.PromptDelivery == PromptDelivery.Stdin ? promptFile : null,
+            });
+            var supervisor = handle.Pid is { } pid ? ProcessIdentity.Of(pid) : null;
+            var running = Copy(agent, status: AgentStatus.Starting, supervisor: supervisor, startedAt: agent.StartedAt ?? started);
+            _swarm.Registry.UpdateAgent(running, AgentStatus.Starting, agent.Run);
+            // Wait briefly for the supervisor to report the agent's pid, so the caller usually sees Running.
+            var deadline = DateTime.UtcNow.AddSeconds(2);
+            while (handle.ChildPid is null && !handle.HasExited && DateTime.UtcNow < deadline)
+                await Task.Delay(10, ct).ConfigureAwait(false);
+            return Reconcile(agent.Id);
+        }
+        catch (Exception ex) when (ex is SwarmException or IOException or UnauthorizedAccessException)
+        {
+            var failed = Copy(agent, status: AgentStatus.Failed, error: ex.Message, endedAt: DateTimeOffset.UtcNow);
+            _swarm.Registry.UpdateAgent(failed, AgentStatus.Starting, agent.Run);
+            _swarm.Registry.UpsertAgentRun(new SwarmAgentRun { AgentId = agent.Id, Run = agent.Run, Status = AgentStatus.Failed, StartedAt = started, EndedAt = DateTimeOffset.UtcNow, Result = ex.Message });
+            if (ex is SwarmException { Kind: SwarmErrorKind.InvalidArgument or SwarmErrorKind.InvalidState }) throw;
+            throw new SwarmException(ErrorIds.AgentStartFailed, SwarmErrorKind.OperationFailed, $"Agent {agent.Id} on '{env.Ticket}' could not start: {ex.Message}", agent.Id, ex);
+        }
+    }
+
+    // ------------------------------------------------------------------ read
+
+    public SwarmAgent RequireAgent(string id)
+    {
+        if (string.IsNullOrWhiteSpace(id) || id.Length > 64 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Invalid agent id '{Names.Describe(id)}'.", id);
+        return _swarm.Registry.GetAgent(id) ?? throw new SwarmException(ErrorIds.AgentNotFound, SwarmErrorKind.NotFound,
+            $"No agent '{id}'. 'swarmps agent list' shows the agents that exist.", id);
+    }
+
+    /// <summary>The agent with its status reconciled against its supervisor's files.</summary>
+    public SwarmAgent Get(string id)
+    {
+        RequireAgent(id);
+        return Reconcile(id);
+    }
+
+    /// <summary>Every agent (optionally of some tickets / statuses), each reconciled.</summary>
+    public IReadOnlyList<SwarmAgent> List(IReadOnlyList<string>? tickets = null, IReadOnlyList<AgentStatus>? statuses = null)
+    {
+        var result = new List<SwarmAgent>();
+        foreach (var a in _swarm.Registry.ListAgents())
+        {
+            if (tickets is { Count: > 0 } && !tickets.Any(t => Glob.IsMatch(t, a.Ticket))) continue;
+            var r = a.IsTerminal ? a : Reconcile(a.Id);
+            if (statuses is { Count: > 0 } && !statuses.Contains(r.Status)) continue;
+            result.Add(r);
+        }
+        return result;
+    }
+
+    public IReadOnlyList<SwarmAgentRun> GetRuns(string id) => _swarm.Registry.ListAgentRuns(RequireAgent(id).Id);
+
+    /// <summary>
+    /// Turns what the supervisor of the current run left on disk into registry state. Safe to call
+    /// from any number of processes at once.
+    /// </summary>
+    public SwarmAgent Reconcile(string id)
+    {
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var a = _swarm.Registry.GetAgent(id) ?? throw new SwarmException(ErrorIds.AgentNotFound, SwarmErrorKind.NotFound, $"No agent '{id}'.", id);
+            if (a.IsTerminal) return a;
+            var next = Observe(a);
+            if (next is null) return a;
+            if (_swarm.Registry.UpdateAgent(next, a.Status, a.Run))
+            {
+                if (next.IsTerminal) RecordRun(next);
+                return _swarm.Registry.GetAgent(id)!;
+            }
+        }
+        return _swarm.Registry.GetAgent(id)!;
+    }
+
+    /// <summary>The agent's next state according to the files, or null when nothing changed.</summary>
+    private SwarmAgent? Observe(SwarmAgent a)
+    {
+        var runDir = a.RunDirectory(a.Run);
+        var dp = new DetachedProcess(runDir);
+        var profile = ProfileOrCommand(a.Profile);
+        var parser = Parse(profile.OutputFormat, dp.StdoutFile);
+        var s = parser.Summary;
+        var totals = PreviousRunTotals(a);
+        if (dp.ExitCode is { } code)
+        {
+            var stopped = File.Exists(Path.Combine(runDir, StopMarkerFileName));
+            var ok = parser.Succeeded(code);
+            var status = stopped ? AgentStatus.Stopped : ok ? AgentStatus.Succeeded : AgentStatus.Failed;
+            var error = stopped ? "stopped on request" : ok ? null : parser.FailureReason(code) + StderrTail(dp.StderrFile);
+            return Copy(a, status: status, exitCode: code, endedAt: File.GetLastWriteTimeUtc(dp.ExitFile), sessionId: s.SessionId ?? a.SessionId,
+                pid: dp.ChildPid, summary: s, totals: totals, error: error, result: s.Result, supervisorRss: a.SupervisorMemoryKb ?? MeasureRss(dp.Pid));
+        }
+        var alive = ProcessIdentity.IsAlive(a.Supervisor);
+        if (!alive)
+        {
+            // The supervisor may have written the exit file between the two checks.
+            if (dp.ExitCode is not null) return Observe(a);
+            if (a.Status == AgentStatus.Starting && a.Supervisor is null && DateTimeOffset.UtcNow - a.UpdatedAt < TimeSpan.FromSeconds(30))
+                return null; // being launched right now by another process
+            return Copy(a, status: AgentStatus.Lost, endedAt: DateTimeOffset.UtcNow, sessionId: s.SessionId ?? a.SessionId, summary: s, totals: totals,
+                error: "The supervisor is gone without recording an exit code (it was killed, or the machine restarted). The agent's output so far is kept in its log.");
+        }
+        var childPid = dp.ChildPid;
+        var newStatus = childPid is not null ? AgentStatus.Running : a.Status;
+        var rss = a.SupervisorMemoryKb ?? (childPid is not null ? MeasureRss(dp.Pid) : null);
+        var sessionId = s.SessionId ?? a.SessionId;
+        if (newStatus == a.Status && childPid == a.Pid && sessionId == a.SessionId && rss == a.SupervisorMemoryKb && s.Turns + totals.Turns == a.Turns && s.ToolCalls + totals.ToolCalls == a.ToolCalls)
+            return null;
+        return Copy(a, status: newStatus, pid: childPid, sessionId: sessionId, summary: s, totals: totals, supervisorRss: rss);
+    }
+
+    private void RecordRun(SwarmAgent a)
+    {
+        var runs = _swarm.Registry.ListAgentRuns(a.Id);
+        var started = runs.FirstOrDefault(r => r.Run == a.Run)?.StartedAt ?? a.StartedAt ?? a.CreatedAt;
+        var parser = Parse(ProfileOrCommand(a.Profile).OutputFormat, new DetachedProcess(a.RunDirectory(a.Run)).StdoutFile);
+        _swarm.Registry.UpsertAgentRun(new SwarmAgentRun
+        {
+            AgentId = a.Id, Run = a.Run, Status = a.Status, SessionId = parser.Summary.SessionId ?? a.SessionId, ExitCode = a.ExitCode,
+            CostUsd = parser.Summary.CostUsd, InputTokens = parser.Summary.InputTokens, OutputTokens = parser.Summary.OutputTokens,
+            Result = a.Status == AgentStatus.Succeeded ? parser.Summary.Result : a.Error, StartedAt = started, EndedAt = a.EndedAt,
+        });
+    }
+
+    private sealed record Totals(int Turns, int ToolCalls, long Input, long Output, long Cache, decimal? Cost);
+
+    /// <summary>Sums of the runs before the current one (a follow-up adds to them).</summary>
+    private Totals PreviousRunTotals(SwarmAgent a)
+    {
+        if (a.Run <= 1) return new Totals(0, 0, 0, 0, 0, null);
+        int turns = 0, tools = 0;
+        long input = 0, output = 0, cache = 0;
+        decimal? cost = null;
+        var format = ProfileOrCommand(a.Profile).OutputFormat;
+        for (var run = 1; run < a.Run; run++)
+        {
+            var s = Parse(format, new DetachedProcess(a.RunDirectory(run)).StdoutFile).Summary;
+            turns += s.Turns; tools += s.ToolCalls; input += s.InputTokens; output += s.OutputTokens; cache += s.CacheReadTokens;
+            if (s.CostUsd is { } c) cost = (cost ?? 0) + c;
+        }
+        return new Totals(turns, tools, input, output, cache, cost);
+    }
+
+    private AgentProfile ProfileOrCommand(string name)
+    {
+        try { return AgentProfiles.Get(_swarm.Config, name); }
+        catch (SwarmException) { return BuiltInProfiles.All.Single(p => p.Name == "command"); }
+    }
+
+    private static AgentOutputParser Parse(AgentOutputFormat format, string stdoutFile)
+    {
+        var parser = new AgentOutputParser(format);
+        if (File.Exists(stdoutFile))
+        {
+            using var stream = new FileStream(stdoutFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream, new UTF8Encoding(false));
+            string? line;
+            while ((line = reader.ReadLine()) is not null) parser.Feed(line);
+        }
+        return parser;
+    }
+
+    private static string StderrTail(string file)
+    {
+        try
+        {
+            if (!File.Exists(file)) return "";
+            var lines = File.ReadLines(file).Where(l => l.Trim().Length > 0).TakeLast(3).ToList();
+            return lines.Count == 0 ? "" : " (stderr: " + string.Join(" | ", lines) + ")";
+        }
+        catch (IOException) { return ""; }
+    }
+
+    /// <summary>Resident memory of a process in KiB, or null when it cannot be read.</summary>
+    public static long? MeasureRss(int? pid)
+    {
+        if (pid is null) return null;
+        try
+        {
+            using var p = Process.GetProcessById(pid.Value);
+            p.Refresh();
+            return p.WorkingSet64 / 1024;
+        }
+        catch (ArgumentException) { return null; }
+        catch (InvalidOperationException) { return null; }
+    }
+
+    private static SwarmAgent Copy(SwarmAgent a, AgentStatus? status = null, string? supervisor = null, int? pid = null, int? exitCode = null,
+        string? sessionId = null, AgentRunSummary? summary = null, Totals? totals = null, string? error = null,
+        string? result = null, long? supervisorRss = null, DateTimeOffset? startedAt = null, DateTimeOffset? endedAt = null, int? run = null)
+    {
+        var t = totals ?? new Totals(0, 0, 0, 0, 0, null);
+        return new SwarmAgent
+        {
+            Id = a.Id, Ticket = a.Ticket, Profile = a.Profile, Status = status ?? a.Status, Run = run ?? a.Run, SessionId = sessionId ?? a.SessionId,
+            WorkingDirectory = a.WorkingDirectory, Directory = a.Directory, Supervisor = supervisor ?? a.Supervisor, Pid = pid ?? a.Pid,
+            ExitCode = exitCode ?? (run is not null ? null : a.ExitCode),
+            Turns = summary is null ? a.Turns : t.Turns + summary.Turns,
+            ToolCalls = summary is null ? a.ToolCalls : t.ToolCalls + summary.ToolCalls,
+            InputTokens = summary is null ? a.InputTokens : t.Input + summary.InputTokens,
+            OutputTokens = summary is null ? a.OutputTokens : t.Output + summary.OutputTokens,
+            CacheReadTokens = summary is null ? a.CacheReadTokens : t.Cache + summary.CacheReadTokens,
+            CostUsd = summary is null ? a.CostUsd : (t.Cost is null && summary.CostUsd is null ? null : (t.Cost ?? 0) + (summary.CostUsd ?? 0)),
+            Result = result ?? (run is not null ? null : a.Result), Error = error ?? (run is not null ? null : a.Error),
+            SupervisorMemoryKb = supervisorRss ?? a.SupervisorMemoryKb, CreatedAt = a.CreatedAt, UpdatedAt = a.UpdatedAt,
+            StartedAt = startedAt ?? a.StartedAt, EndedAt = endedAt ?? (run is not null ? null : a.EndedAt),
+        };
+    }
+
+    // ------------------------------------------------------------------ wait, stop, follow-up
+
+    /// <summary>
+    /// Waits until all (or, with <paramref name="any"/>, the first) of the agents reach a terminal
+    /// state. Throws Timeout when the timeout passes first; the agents keep running.
+    /// </summary>
+    public async Task<IReadOnlyList<SwarmAgent>> WaitAsync(IReadOnlyList<string> ids, TimeSpan? timeout, bool any, IProgress<SwarmProgress>? progress = null, CancellationToken ct = default)
+    {
+        if (ids.Count == 0) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, "No agents to wait for.");
+        foreach (var id in ids) RequireAgent(id);
+        var sw = Stopwatch.StartNew();
+        var delay = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            var agents = ids.Select(Reconcile).ToList();
+            var done = agents.Count(a => a.IsTerminal);
+            progress?.Report(new SwarmProgress("Waiting for agents", $"{done} of {agents.Count} finished", agents.Count == 0 ? 100 : done * 100 / agents.Count));
+            if (any ? done > 0 : done == agents.Count)
+            {
+                progress?.Report(new SwarmProgress("Waiting for agents", "done", 100, Completed: true));
+                return any ? agents.Where(a => a.IsTerminal).ToList() : agents;
+            }
+            if (timeout is { } t && sw.Elapsed >= t)
+            {
+                progress?.Report(new SwarmProgress("Waiting for agents", "timed out", 100, Completed: true));
+                throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed,
+                    $"Timed out after {t.TotalSeconds:0.#}s: {agents.Count - done} agent(s) still running ({string.Join(", ", agents.Where(a => !a.IsTerminal).Select(a => a.Id))}). They keep running.",
+                    string.Join(",", ids));
+            }
+            await Task.Delay(delay, ct).ConfigureAwait(false);
+            if (delay < TimeSpan.FromMilliseconds(500)) delay += TimeSpan.FromMilliseconds(50);
+        }
+    }
+
+    /// <summary>Waits until the agent reaches <paramref name="status"/> (or a terminal state).</summary>
+    public async Task<SwarmAgent> WaitForStatusAsync(string id, AgentStatus status, TimeSpan? timeout = null, CancellationToken ct = default)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var a = Get(id);
+            if (a.Status == status || a.IsTerminal) return a;
+            if (DateTime.UtcNow >= deadline)
+                throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed, $"Agent {id} did not become {status} in time (it is {a.Status}).", id);
+            await Task.Delay(20, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stops the agent's whole process tree and records Stopped. A finished agent is returned as it is.</summary>
+    public async Task<SwarmAgent> StopAsync(string id, CancellationToken ct = default)
+    {
+        var a = Reconcile(RequireAgent(id).Id);
+        if (a.IsTerminal) return a;
+        var runDir = a.RunDirectory(a.Run);
+        await File.WriteAllTextAsync(Path.Combine(runDir, StopMarkerFileName), DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
+        var dp = new DetachedProcess(runDir);
+        // Only signal pids while the supervisor (pid + start time) is alive: after a reboot a
+        // recorded pid may belong to someone else.
+        if (ProcessIdentity.IsAlive(a.Supervisor))
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(2);
+            while (dp.ChildPid is null && !dp.HasExited && DateTime.UtcNow < deadline) await Task.Delay(20, ct).ConfigureAwait(false);
+            if (dp.ChildPid is { } child) KillTree(child);
+            deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!dp.HasExited && ProcessIdentity.IsAlive(a.Supervisor) && DateTime.UtcNow < deadline) await Task.Delay(20, ct).ConfigureAwait(false);
+        }
+        var after = Reconcile(a.Id);
+        if (!after.IsTerminal || after.Status == AgentStatus.Lost)
+        {
+            // The supervisor could not record an exit code; the stop request is the truth.
+            var stopped = Copy(after, status: AgentStatus.Stopped, endedAt: DateTimeOffset.UtcNow, error: "stopped on request");
+            if (_swarm.Registry.UpdateAgent(stopped, after.Status, after.Run)) RecordRun(stopped);
+            after = _swarm.Registry.GetAgent(a.Id)!;
+        }
+        return after;
+    }
+
+    private static void KillTree(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            p.Kill(entireProcessTree: true);
+        }
+        catch (ArgumentException) { }
+        catch (InvalidOperationException) { }
+        catch (System.ComponentModel.Win32Exception) { }
+    }
+
+    /// <summary>
+    /// Gives a finished agent a follow-up prompt: a new run that resumes its session in the same
+    /// working directory, recorded as the next run of the same agent.
+    /// </summary>
+    public async Task<SwarmAgent> SendAsync(string id, string prompt, CancellationToken ct = default)
+    {
+        var a = Reconcile(RequireAgent(id).Id);
+        if (!a.IsTerminal)
+            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
+                $"Agent {a.Id} is still {a.Status}; wait for it (Wait-SwarmAgent / swarmps agent wait) before sending a follow-up.", a.Id);
+        var env = _swarm.GetEnvironment(a.Ticket);
+        var profile = AgentProfiles.Get(_swarm.Config, a.Profile);
+        IReadOnlyList<string>? command = null;
+        var commandFile = Path.Combine(a.Directory, CommandFileName);
+        if (File.Exists(commandFile)) command = JsonSerializer.Deserialize<List<string>>(await File.ReadAllTextAsync(commandFile, ct).ConfigureAwait(false));
+        // Validate the resume template before changing anything.
+        profile.BuildArgv(new AgentInvocation { Ticket = a.Ticket, Prompt = prompt, SessionId = a.SessionId, FollowUp = true, Command = command });
+        var next = Copy(a, status: AgentStatus.Starting, run: a.Run + 1, supervisor: null, pid: null);
+        next = new SwarmAgent
+        {
+            Id = next.Id, Ticket = next.Ticket, Profile = next.Profile, Status = AgentStatus.Starting, Run = next.Run, SessionId = next.SessionId,
+            WorkingDirectory = next.WorkingDirectory, Directory = next.Directory, Supervisor = null, Pid = null, ExitCode = null, Turns = a.Turns,
+            ToolCalls = a.ToolCalls, InputTokens = a.InputTokens, OutputTokens = a.OutputTokens, CacheReadTokens = a.CacheReadTokens, CostUsd = a.CostUsd,
+            SupervisorMemoryKb = a.SupervisorMemoryKb, CreatedAt = a.CreatedAt, UpdatedAt = a.UpdatedAt, StartedAt = a.StartedAt,
+        };
+        if (!_swarm.Registry.UpdateAgent(next, a.Status, a.Run))
+            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"Agent {a.Id} changed while sending; try again.", a.Id);
+        return await LaunchRunAsync(next, env, profile, prompt, command, followUp: true, ct).ConfigureAwait(false);
+    }
+
+    // ------------------------------------------------------------------ output
+
+    /// <summary>
+    /// The agent's output: parsed messages of every run (or the raw log lines with <paramref name="raw"/>),
+    /// the last <paramref name="tail"/> of them when given.
+    /// </summary>
+    public IReadOnlyList<SwarmAgentOutput> ReadOutput(string id, int? tail = null, bool raw = false, int? run = null)
+    {
+        var a = RequireAgent(id);
+        var format = ProfileOrCommand(a.Profile).OutputFormat;
+        var list = new List<SwarmAgentOutput>();
+        for (var r = run ?? 1; r <= (run ?? a.Run); r++)
+        {
+            var dp = new DetachedProcess(a.RunDirectory(r));
+            if (raw)
+            {
+                foreach (var line in ReadLines(dp.StdoutFile)) list.Add(new SwarmAgentOutput { AgentId = a.Id, Run = r, Stream = "stdout", Kind = "raw", Text = line });
+                foreach (var line in ReadLines(dp.StderrFile)) list.Add(new SwarmAgentOutput { AgentId = a.Id, Run = r, Stream = "stderr", Kind = "raw", Text = line });
+            }
+            else
+            {
+                var p = Parse(format, dp.StdoutFile);
+                list.AddRange(p.Messages.Select(m => new SwarmAgentOutput { AgentId = a.Id, Run = r, Stream = "stdout", Kind = m.Kind, Text = m.Text, Tool = m.Tool }));
+                list.AddRange(ReadLines(dp.StderrFile).Select(l => new SwarmAgentOutput { AgentId = a.Id, Run = r, Stream = "stderr", Kind = "raw", Text = l }));
+            }
+        }
+        return tail is { } t && t >= 0 && list.Count > t ? list.Skip(list.Count - t).ToList() : list;
+    }
+
+    /// <summary>Streams output as it is written, until the agent finishes (or <paramref name="ct"/> is cancelled).</summary>
+    public async IAsyncEnumerable<SwarmAgentOutput> FollowAsync(string id, bool raw = false, int? tail = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var a = RequireAgent(id);
+        var format = ProfileOrCommand(a.Profile).OutputFormat;
+        foreach (var o in ReadOutput(id, tail, raw)) yield return o;
+        var run = a.Run;
+        var offset = File.Exists(new DetachedProcess(a.RunDirectory(run)).StdoutFile) ? new FileInfo(new DetachedProcess(a.RunDirectory(run)).StdoutFile).Length : 0;
+        var pending = new StringBuilder();
+        while (!ct.IsCancellationRequested)
+        {
+            var current = Reconcile(id);
+            var file = new DetachedProcess(current.RunDirectory(run)).StdoutFile;
+            if (File.Exists(file) && new FileInfo(file).Length > offset)
+            {
+                using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                fs.Seek(offset, SeekOrigin.Begin);
+                using var reader = new StreamReader(fs, new UTF8Encoding(false));
+                pending.Append(await reader.ReadToEndAsync(ct).ConfigureAwait(false));
+                offset = fs.Length;
+                var text = pending.ToString();
+                var lastNl = text.LastIndexOf('\n');
+                if (lastNl >= 0)
+                {
+                    pending.Clear().Append(text[(lastNl + 1)..]);
+                    foreach (var line in text[..lastNl].Split('\n'))
+                    {
+                        if (raw) { yield return new SwarmAgentOutput { AgentId = id, Run = run, Stream = "stdout", Kind = "raw", Text = line.TrimEnd('\r') }; continue; }
+                        var p = new AgentOutputParser(format);
+                        p.Feed(line.TrimEnd('\r'));
+                        foreach (var m in p.Messages) yield return new SwarmAgentOutput { AgentId = id, Run = run, Stream = "stdout", Kind = m.Kind, Text = m.Text, Tool = m.Tool };
+                    }
+                }
+            }
+            else if (current.IsTerminal && current.Run == run)
+            {
+                if (pending.Length > 0) yield return new SwarmAgentOutput { AgentId = id, Run = run, Stream = "stdout", Kind = "raw", Text = pending.ToString() };
+                yield break;
+            }
+            else if (current.Run != run)
+            {
+                run = current.Run;
+                offset = 0;
+                continue;
+            }
+            await Task.Delay(100, ct).ConfigureAwait(false);
+        }
+    }
+
+    private static IEnumerable<string> ReadLines(string file)
+    {
+        if (!File.Exists(file)) yield break;
+        using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(fs, new UTF8Encoding(false));
+        string? line;
+        while ((line = reader.ReadLine()) is not null) yield return line;
+    }
+
+    // ------------------------------------------------------------------ environments and repair
+
+    /// <summary>Agents of a ticket that are still Starting or Running (after reconciling).</summary>
+    public IReadOnlyList<SwarmAgent> ActiveAgents(string ticket) =>
+        _swarm.Registry.ListAgents(ticket).Where(a => !a.IsTerminal).Select(a => Reconcile(a.Id)).Where(a => !a.IsTerminal).ToList();
+
+    /// <summary>Reconciles every unfinished agent; reports those found Lost.</summary>
+    public IReadOnlyList<SwarmRepairItem> Repair()
+    {
+        var items = new List<SwarmRepairItem>();
+        foreach (var a in _swarm.Registry.ListAgents().Where(a => !a.IsTerminal))
+        {
+            var r = Reconcile(a.Id);
+            if (r.Status != a.Status && r.Status == AgentStatus.Lost)
+                items.Add(new SwarmRepairItem
+                {
+                    Kind = RepairIssueKind.StatusDrift, Provider = "agents", Ticket = a.Ticket, Path = a.Directory,
+                    Description = $"Agent {a.Id} was {a.Status}, but its supervisor is gone without an exit code.", Action = "mark it Lost", Fixed = true,
+                });
+        }
+        return items;
+    }
+}
