@@ -83,7 +83,8 @@ internal sealed class Options
           --only new|checkpoint   run one part
           --cli PATH              swarmps executable or swarmps.dll (default: the one built with this project)
           --out FILE              results markdown (default bench/results/latest.md; quick: bench/results/quick.md)
-          --work DIR              where to generate repositories (default: a new temp folder, deleted afterwards)
+          --work DIR              folder to generate the repositories in (a new subfolder, deleted afterwards;
+                                  default: the temp folder). On Linux, /dev/shm shows the overhead on tmpfs.
           --keep                  keep the generated repositories
           --no-cli                time only raw git and the in-process Core calls
         """;
@@ -152,7 +153,6 @@ internal sealed class Bench
 {
     private readonly Options _o;
     private readonly string _work;
-    private readonly bool _ownWork;
     private readonly string _home;
     private readonly List<string> _notes = new();
     private (string File, string[] Prefix) _cli;
@@ -192,8 +192,7 @@ internal sealed class Bench
     public Bench(Options o)
     {
         _o = o;
-        _ownWork = o.WorkDir is null;
-        _work = Path.GetFullPath(o.WorkDir ?? Path.Combine(Path.GetTempPath(), "swarmps-bench-" + Guid.NewGuid().ToString("N")[..8]));
+        _work = Path.GetFullPath(Path.Combine(o.WorkDir ?? Path.GetTempPath(), "swarmps-bench-" + Guid.NewGuid().ToString("N")[..8]));
         _home = Path.Combine(_work, "home");
     }
 
@@ -204,7 +203,6 @@ internal sealed class Bench
             Console.WriteLine($"kept: {_work}");
             return;
         }
-        if (!_ownWork) return;
         try
         {
             if (Directory.Exists(_work)) Directory.Delete(_work, recursive: true);
