@@ -16,18 +16,25 @@
 
     CmdletsToExport      = @(
         'Checkpoint-SwarmEnvironment'
+        'Get-SwarmAgent'
+        'Get-SwarmAgentProfile'
         'Get-SwarmCheckpoint'
         'Get-SwarmDiff'
         'Get-SwarmEnvironment'
         'Get-SwarmProvider'
         'Merge-SwarmEnvironment'
         'New-SwarmEnvironment'
+        'Receive-SwarmAgentOutput'
         'Remove-SwarmCheckpoint'
         'Remove-SwarmEnvironment'
         'Repair-SwarmRegistry'
         'Restore-SwarmEnvironment'
+        'Send-SwarmAgentMessage'
+        'Start-SwarmAgent'
         'Start-SwarmEnvironment'
+        'Stop-SwarmAgent'
         'Stop-SwarmEnvironment'
+        'Wait-SwarmAgent'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

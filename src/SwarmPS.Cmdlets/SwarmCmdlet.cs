@@ -86,7 +86,23 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
     /// progress and one verbose line per external process; the call's result or exception is returned
     /// or rethrown here.
     /// </summary>
-    protected T Run<T>(Func<IProgress<SwarmProgress>, CancellationToken, Task<T>> work)
+    protected T Run<T>(Func<IProgress<SwarmProgress>, CancellationToken, Task<T>> work) => Drain((sink, ct) => work(sink, ct));
+
+    /// <summary>
+    /// Enumerates a Core stream (an <see cref="IAsyncEnumerable{T}"/>, for example an agent's output
+    /// as it is written) on a worker task and writes each item to the pipeline from this thread as it
+    /// arrives. Ends when the stream ends; Ctrl+C (<see cref="StopProcessing"/>) cancels the stream,
+    /// and a downstream stop (<c>Select-Object -First</c>) cancels and unwinds the worker.
+    /// </summary>
+    protected void Stream<T>(Func<IProgress<SwarmProgress>, CancellationToken, IAsyncEnumerable<T>> work) =>
+        Drain<object?>(async (sink, ct) =>
+        {
+            await foreach (var item in work(sink, ct).WithCancellation(ct).ConfigureAwait(false))
+                sink.Item(item);
+            return null;
+        });
+
+    private T Drain<T>(Func<MessageSink, CancellationToken, Task<T>> work)
     {
         var queue = new BlockingCollection<PipelineMessage>();
         var sink = new MessageSink(queue);
@@ -250,6 +266,9 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
     {
         switch (message.Kind)
         {
+            case MessageKind.Item:
+                WriteObject(message.Item);
+                break;
             case MessageKind.Verbose:
                 WriteVerbose(message.Text);
                 break;
@@ -276,9 +295,9 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
         WriteProgress(new ProgressRecord(ProgressActivityId, MyInvocation.MyCommand.Name, "Done") { RecordType = ProgressRecordType.Completed });
     }
 
-    internal enum MessageKind { Verbose, Progress }
+    internal enum MessageKind { Verbose, Progress, Item }
 
-    internal readonly record struct PipelineMessage(MessageKind Kind, string Text, SwarmProgress Progress);
+    internal readonly record struct PipelineMessage(MessageKind Kind, string Text, SwarmProgress Progress, object? Item = null);
 
     /// <summary>Receives progress and process calls on any thread and queues them for the pipeline thread.</summary>
     internal sealed class MessageSink : IProgress<SwarmProgress>, IProcessLog
@@ -288,6 +307,9 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
         public MessageSink(BlockingCollection<PipelineMessage> queue) => _queue = queue;
 
         public void Report(SwarmProgress value) => Add(new PipelineMessage(MessageKind.Progress, "", value));
+
+        /// <summary>An output object for the pipeline (from <see cref="Stream{T}"/>).</summary>
+        public void Item(object? value) => Add(new PipelineMessage(MessageKind.Item, "", default, value));
 
         public void ProcessStarting(ProcessSpec spec) =>
             Add(new PipelineMessage(MessageKind.Verbose, spec.WorkingDirectory is null ? spec.Display : $"{spec.Display}  (in {spec.WorkingDirectory})", default));

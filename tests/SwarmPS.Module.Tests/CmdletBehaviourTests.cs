@@ -100,7 +100,42 @@ public class CmdletBehaviourTests
         var home = Path.Combine(Temp.Dir(), "not-there");
         TicketCompleter.Complete("", home).Should().BeEmpty();
         CheckpointNameCompleter.Complete("X", "", home).Should().BeEmpty();
+        AgentIdCompleter.Complete(null, "", home).Should().BeEmpty();
+        AgentProfileCompleter.Complete("cl", home).Should().Equal("claude");
         Directory.Exists(home).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Agent_id_completer_reads_the_registry_and_follows_the_bound_ticket()
+    {
+        if (OperatingSystem.IsWindows()) return; // the agent below is an sh command; the completer itself is OS-neutral
+        var home = Temp.Dir();
+        var repo = GitRepo.Create();
+        var service = new SwarmService(new SwarmHome(home));
+        await service.NewEnvironmentAsync(new NewEnvironmentRequest { Ticket = "AGC-1", RepositoryPath = repo });
+        await service.NewEnvironmentAsync(new NewEnvironmentRequest { Ticket = "AGC-2", RepositoryPath = repo });
+        var command = new[] { "/bin/sh", "-c", "exit 0" };
+        var a1 = await service.Agents.StartAsync(new Core.Agents.AgentStartRequest { Ticket = "AGC-1", Profile = "command", Prompt = "x", Command = command });
+        var a2 = await service.Agents.StartAsync(new Core.Agents.AgentStartRequest { Ticket = "AGC-2", Profile = "command", Prompt = "x", Command = command });
+        await service.Agents.WaitAsync(new[] { a1.Id, a2.Id }, TimeSpan.FromSeconds(30), any: false);
+
+        AgentIdCompleter.Complete(null, "ag-", home).Should().BeEquivalentTo(new[] { a1.Id, a2.Id });
+        AgentIdCompleter.Complete("AGC-2", "", home).Should().Equal(a2.Id);
+        AgentIdCompleter.Complete("agc-*", a1.Id[..6], home).Should().Contain(a1.Id);
+        AgentIdCompleter.Complete(null, "zz", home).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Agent_profile_completer_lists_built_in_and_configured_profiles()
+    {
+        var home = Temp.Dir();
+        File.WriteAllText(Path.Combine(home, "config.json"), """{ "agentProfiles": [ { "name": "review-bot", "executable": "review" } ] }""");
+        AgentProfileCompleter.Complete("", home).Should().Contain(new[] { "aider", "claude", "codex", "command", "cursor-agent", "gemini", "opencode", "review-bot" });
+        AgentProfileCompleter.Complete("rev", home).Should().Equal("review-bot");
+        AgentProfileCompleter.Complete("c*t", home).Should().Equal("cursor-agent");
+
+        File.WriteAllText(Path.Combine(home, "config.json"), "{ not json");
+        AgentProfileCompleter.Complete("cod", home).Should().Equal(new[] { "codex" }, "a broken config.json still completes the built-in profiles");
     }
 }
 

@@ -19,6 +19,8 @@ public class StaticModuleTests
         "New-SwarmEnvironment", "Get-SwarmEnvironment", "Start-SwarmEnvironment", "Stop-SwarmEnvironment", "Remove-SwarmEnvironment",
         "Checkpoint-SwarmEnvironment", "Restore-SwarmEnvironment", "Get-SwarmCheckpoint", "Remove-SwarmCheckpoint",
         "Get-SwarmDiff", "Merge-SwarmEnvironment", "Get-SwarmProvider", "Repair-SwarmRegistry",
+        "Start-SwarmAgent", "Get-SwarmAgent", "Wait-SwarmAgent", "Stop-SwarmAgent", "Send-SwarmAgentMessage",
+        "Receive-SwarmAgentOutput", "Get-SwarmAgentProfile",
     };
 
     [Fact]

@@ -107,3 +107,63 @@ public sealed class ProviderNameCompleter : IArgumentCompleter
     public static IReadOnlyList<string> Complete(string? wordToComplete) =>
         CompletionMatch.Filter(ProviderCatalog.CreateDefault().Names, wordToComplete);
 }
+
+/// <summary>
+/// Completes agent ids from the registry (sorted by id); only the
+/// agents of the ticket already on the command line when there is one. The tooltip names the ticket
+/// and the profile (the recorded status may be stale until an agent is read, so it is not shown).
+/// </summary>
+public sealed class AgentIdCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var agents = Agents(CompletionMatch.BoundTicket(fakeBoundParameters), null);
+        var tips = agents.GroupBy(a => a.Id, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key, g => $"{g.First().Id}  {g.First().Ticket}  {g.First().Profile}", StringComparer.OrdinalIgnoreCase);
+        return CompletionMatch.Results(CompletionMatch.Filter(agents.Select(a => a.Id), wordToComplete), v => tips.GetValueOrDefault(v, v));
+    }
+
+    public static IReadOnlyList<string> Complete(string? ticket, string? wordToComplete, string? home = null) =>
+        CompletionMatch.Filter(Agents(ticket, home).Select(a => a.Id), wordToComplete);
+
+    private static IReadOnlyList<Core.Agents.SwarmAgent> Agents(string? ticket, string? home)
+    {
+        try
+        {
+            var registry = CompletionMatch.OpenExisting(home);
+            if (registry is null) return Array.Empty<Core.Agents.SwarmAgent>();
+            return registry.ListAgents().Where(a => string.IsNullOrEmpty(ticket) || Glob.IsMatch(ticket, a.Ticket)).ToList();
+        }
+        catch (Exception)
+        {
+            return Array.Empty<Core.Agents.SwarmAgent>();
+        }
+    }
+}
+
+/// <summary>Completes agent profile names: the built-in ones and those in config.json (never creates a home).</summary>
+public sealed class AgentProfileCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var profiles = Profiles(null);
+        return CompletionMatch.Results(CompletionMatch.Filter(profiles.Select(p => p.Name), wordToComplete),
+            v => profiles.FirstOrDefault(p => string.Equals(p.Name, v, StringComparison.OrdinalIgnoreCase))?.Description ?? v);
+    }
+
+    public static IReadOnlyList<string> Complete(string? wordToComplete, string? home = null) =>
+        CompletionMatch.Filter(Profiles(home).Select(p => p.Name), wordToComplete);
+
+    private static IReadOnlyList<Core.Agents.AgentProfile> Profiles(string? home)
+    {
+        try
+        {
+            return Core.Agents.AgentProfiles.From(SwarmConfig.Load(SwarmHome.Resolve(home)));
+        }
+        catch (Exception)
+        {
+            // A broken config.json still completes the built-in profiles.
+            try { return Core.Agents.AgentProfiles.From(new SwarmConfig()); }
+            catch (Exception) { return Array.Empty<Core.Agents.AgentProfile>(); }
+        }
+    }
+}

@@ -8,12 +8,16 @@ namespace SwarmPS.Module.Tests.Checks;
 /// </summary>
 public static class CmdletRules
 {
-    /// <summary>Verbs that never change state; every other verb must support ShouldProcess.</summary>
+    /// <summary>
+    /// Verbs that never change state; every other verb must support ShouldProcess. Receive is here
+    /// because Receive-SwarmAgentOutput only reads logs (PowerShell's own Receive-Job has no
+    /// -WhatIf either); a Receive cmdlet that consumes or deletes would have to move out.
+    /// </summary>
     public static readonly IReadOnlySet<string> ReadOnlyVerbs = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         VerbsCommon.Get, VerbsCommon.Find, VerbsCommon.Search, VerbsCommon.Select, VerbsCommon.Show, VerbsCommon.Format,
         VerbsDiagnostic.Test, VerbsDiagnostic.Measure, VerbsDiagnostic.Resolve, VerbsData.Compare, VerbsData.ConvertTo,
-        VerbsData.ConvertFrom, VerbsCommon.Watch, VerbsLifecycle.Wait,
+        VerbsData.ConvertFrom, VerbsCommon.Watch, VerbsLifecycle.Wait, VerbsCommunications.Receive,
     };
 
     /// <summary>Verbs that destroy or overwrite work: ConfirmImpact High.</summary>
