@@ -74,4 +74,7 @@ public static class ErrorIds
     public const string AgentsRunning = "AgentsRunning";
     public const string AgentStartFailed = "AgentStartFailed";
     public const string Timeout = "Timeout";
+    public const string TaskNotFound = "TaskNotFound";
+    public const string DependencyCycle = "DependencyCycle";
+    public const string SchedulerRunning = "SchedulerRunning";
 }

@@ -27,6 +27,7 @@ public sealed class SwarmService
         Providers = providers ?? ProviderCatalog.CreateDefault();
         Registry = SwarmRegistry.Open(home);
         Agents = new Agents.AgentService(this);
+        Tasks = new Tasks.TaskService(this);
     }
 
     /// <summary>Opens the service for <paramref name="homeOverride"/>, SWARMPS_HOME or the platform default.</summary>
@@ -38,6 +39,8 @@ public sealed class SwarmService
     public SwarmRegistry Registry { get; }
     /// <summary>Coding agents in this registry's environments.</summary>
     public Agents.AgentService Agents { get; }
+    /// <summary>The durable task queue.</summary>
+    public Tasks.TaskService Tasks { get; }
 
     private ProviderContext Context(IProgress<SwarmProgress>? progress) => new() { Home = Home, Config = Config, Registry = Registry, Progress = progress };
 

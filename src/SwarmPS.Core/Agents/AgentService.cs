@@ -16,6 +16,8 @@ public sealed class AgentStartRequest
     public required string Prompt { get; init; }
     /// <summary>The argv for the <c>command</c> profile.</summary>
     public IReadOnlyList<string>? Command { get; init; }
+    /// <summary>Wait up to 2 s for the agent process to be running before returning (interactive use); the scheduler does not.</summary>
+    public bool WaitForRunning { get; init; } = true;
 }
 
 /// <summary>
@@ -80,12 +82,12 @@ public sealed class AgentService
             WorkingDirectory = env.WorkspacePath, CreatedAt = now, UpdatedAt = now,
         };
         _swarm.Registry.InsertAgent(agent);
-        return await LaunchRunAsync(agent, env, profile, request.Prompt, request.Command, followUp: false, ct).ConfigureAwait(false);
+        return await LaunchRunAsync(agent, env, profile, request.Prompt, request.Command, followUp: false, ct, request.WaitForRunning).ConfigureAwait(false);
     }
 
     /// <summary>Starts run <see cref="SwarmAgent.Run"/> of an agent whose row is in status Starting.</summary>
     private async Task<SwarmAgent> LaunchRunAsync(SwarmAgent agent, SwarmEnvironment env, AgentProfile profile, string prompt,
-        IReadOnlyList<string>? command, bool followUp, CancellationToken ct)
+        IReadOnlyList<string>? command, bool followUp, CancellationToken ct, bool waitForRunning = true)
     {
         var runDir = agent.RunDirectory(agent.Run);
         var started = DateTimeOffset.UtcNow;
@@ -121,10 +123,10 @@ public sealed class AgentService
             var running = Copy(agent, status: AgentStatus.Starting, supervisor: supervisor, startedAt: agent.StartedAt ?? started);
             _swarm.Registry.UpdateAgent(running, AgentStatus.Starting, agent.Run);
             // Wait briefly for the supervisor to report the agent's pid, so the caller usually sees Running.
-            var deadline = DateTime.UtcNow.AddSeconds(2);
+            var deadline = DateTime.UtcNow.AddSeconds(waitForRunning ? 2 : 0);
             while (handle.ChildPid is null && !handle.HasExited && DateTime.UtcNow < deadline)
                 await Task.Delay(10, ct).ConfigureAwait(false);
-            return Reconcile(agent.Id);
+            return waitForRunning ? Reconcile(agent.Id) : _swarm.Registry.GetAgent(agent.Id)!;
         }
         catch (Exception ex) when (ex is SwarmException or IOException or UnauthorizedAccessException)
         {
@@ -473,53 +475,84 @@ public sealed class AgentService
         return tail is { } t && t >= 0 && list.Count > t ? list.Skip(list.Count - t).ToList() : list;
     }
 
-    /// <summary>Streams output as it is written, until the agent finishes (or <paramref name="ct"/> is cancelled).</summary>
+    /// <summary>
+    /// Streams stdout as it is written (parsed, or raw lines), until the agent finishes or
+    /// <paramref name="ct"/> is cancelled. Starts with what is already there (the last
+    /// <paramref name="tail"/> items of it). No line is lost or split between the two phases:
+    /// the existing part is read up to an offset taken once, and following continues from it.
+    /// </summary>
     public async IAsyncEnumerable<SwarmAgentOutput> FollowAsync(string id, bool raw = false, int? tail = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
         var a = RequireAgent(id);
         var format = ProfileOrCommand(a.Profile).OutputFormat;
-        foreach (var o in ReadOutput(id, tail, raw)) yield return o;
         var run = a.Run;
-        var offset = File.Exists(new DetachedProcess(a.RunDirectory(run)).StdoutFile) ? new FileInfo(new DetachedProcess(a.RunDirectory(run)).StdoutFile).Length : 0;
         var pending = new StringBuilder();
+        long offset = 0;
+
+        IEnumerable<SwarmAgentOutput> Emit(string text, int r)
+        {
+            foreach (var line in text.Split('\n'))
+            {
+                var l = line.TrimEnd('\r');
+                if (raw) { yield return new SwarmAgentOutput { AgentId = id, Run = r, Stream = "stdout", Kind = "raw", Text = l }; continue; }
+                var p = new AgentOutputParser(format);
+                p.Feed(l);
+                foreach (var m in p.Messages) yield return new SwarmAgentOutput { AgentId = id, Run = r, Stream = "stdout", Kind = m.Kind, Text = m.Text, Tool = m.Tool };
+            }
+        }
+
+        string ReadNew(string file)
+        {
+            if (!File.Exists(file)) return "";
+            using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (fs.Length <= offset) return "";
+            fs.Seek(offset, SeekOrigin.Begin);
+            var buffer = new byte[fs.Length - offset];
+            var n = fs.Read(buffer, 0, buffer.Length);
+            offset += n;
+            pending.Append(new UTF8Encoding(false).GetString(buffer, 0, n));
+            var text = pending.ToString();
+            var lastNl = text.LastIndexOf('\n');
+            if (lastNl < 0) return "";
+            pending.Clear().Append(text[(lastNl + 1)..]);
+            return text[..lastNl];
+        }
+
+        // What is there already: earlier runs whole, the current run up to one offset.
+        var initial = new List<SwarmAgentOutput>();
+        for (var r = 1; r < run; r++) initial.AddRange(ReadOutput(id, raw: raw, run: r).Where(o => o.Stream == "stdout"));
+        var first = ReadNew(new DetachedProcess(a.RunDirectory(run)).StdoutFile);
+        if (first.Length > 0) initial.AddRange(Emit(first, run));
+        foreach (var o in tail is { } t && t >= 0 && initial.Count > t ? initial.Skip(initial.Count - t) : initial) yield return o;
+
         while (!ct.IsCancellationRequested)
         {
             var current = Reconcile(id);
-            var file = new DetachedProcess(current.RunDirectory(run)).StdoutFile;
-            if (File.Exists(file) && new FileInfo(file).Length > offset)
+            var chunk = ReadNew(new DetachedProcess(current.RunDirectory(run)).StdoutFile);
+            if (chunk.Length > 0)
             {
-                using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                fs.Seek(offset, SeekOrigin.Begin);
-                using var reader = new StreamReader(fs, new UTF8Encoding(false));
-                pending.Append(await reader.ReadToEndAsync(ct).ConfigureAwait(false));
-                offset = fs.Length;
-                var text = pending.ToString();
-                var lastNl = text.LastIndexOf('\n');
-                if (lastNl >= 0)
-                {
-                    pending.Clear().Append(text[(lastNl + 1)..]);
-                    foreach (var line in text[..lastNl].Split('\n'))
-                    {
-                        if (raw) { yield return new SwarmAgentOutput { AgentId = id, Run = run, Stream = "stdout", Kind = "raw", Text = line.TrimEnd('\r') }; continue; }
-                        var p = new AgentOutputParser(format);
-                        p.Feed(line.TrimEnd('\r'));
-                        foreach (var m in p.Messages) yield return new SwarmAgentOutput { AgentId = id, Run = run, Stream = "stdout", Kind = m.Kind, Text = m.Text, Tool = m.Tool };
-                    }
-                }
-            }
-            else if (current.IsTerminal && current.Run == run)
-            {
-                if (pending.Length > 0) yield return new SwarmAgentOutput { AgentId = id, Run = run, Stream = "stdout", Kind = "raw", Text = pending.ToString() };
-                yield break;
-            }
-            else if (current.Run != run)
-            {
-                run = current.Run;
-                offset = 0;
+                foreach (var o in Emit(chunk, run)) yield return o;
                 continue;
             }
-            await Task.Delay(100, ct).ConfigureAwait(false);
+            if (current.IsTerminal && current.Run == run)
+            {
+                // The exit code is written after the output is complete: one last read, then the tail.
+                var last = ReadNew(new DetachedProcess(current.RunDirectory(run)).StdoutFile);
+                if (last.Length > 0) foreach (var o in Emit(last, run)) yield return o;
+                if (pending.Length > 0) foreach (var o in Emit(pending.ToString(), run)) yield return o;
+                yield break;
+            }
+            if (current.Run != run)
+            {
+                if (pending.Length > 0) foreach (var o in Emit(pending.ToString(), run)) yield return o;
+                run = current.Run;
+                offset = 0;
+                pending.Clear();
+                continue;
+            }
+            try { await Task.Delay(100, ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { yield break; }
         }
     }
 
@@ -533,6 +566,17 @@ public sealed class AgentService
     }
 
     // ------------------------------------------------------------------ environments and repair
+
+    /// <summary>
+    /// Cheap check for pollers: true when the current run has written its exit code or its
+    /// supervisor is gone (then <see cref="Reconcile"/> has something to record).
+    /// </summary>
+    public static bool MayHaveEnded(SwarmAgent a)
+    {
+        if (a.IsTerminal) return true;
+        if (File.Exists(Path.Combine(a.RunDirectory(a.Run), DetachedProcess.ExitFileName))) return true;
+        return a.Supervisor is not null && !ProcessIdentity.IsAlive(a.Supervisor);
+    }
 
     /// <summary>Agents of a ticket that are still Starting or Running (after reconciling).</summary>
     public IReadOnlyList<SwarmAgent> ActiveAgents(string ticket) =>

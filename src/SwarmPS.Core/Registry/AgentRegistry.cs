@@ -16,7 +16,9 @@ public sealed partial class SwarmRegistry
             using var cmd = c.CreateCommand();
             cmd.CommandText = $"INSERT INTO agents ({AgentColumns}) VALUES ($id,$t,$p,$s,$run,$sid,$wd,$dir,$sup,$pid,$ec,$turns,$tools,$in,$out,$cache,$cost,$res,$err,$rss,$c,$u,$st,$en)";
             BindAgent(cmd, a);
-            return cmd.ExecuteNonQuery();
+            var n = cmd.ExecuteNonQuery();
+            AppendEvent(c, EventKinds.Agent, a.Id, null, a.Status.ToString(), $"ticket {a.Ticket}, profile {a.Profile}");
+            return n;
         });
         return a;
     }
@@ -35,7 +37,11 @@ public sealed partial class SwarmRegistry
             BindAgent(cmd, updated);
             cmd.Parameters.AddWithValue("$expected", expectedStatus.ToString());
             cmd.Parameters.AddWithValue("$expectedRun", expectedRun);
-            return cmd.ExecuteNonQuery() == 1;
+            var ok = cmd.ExecuteNonQuery() == 1;
+            if (ok && (expectedStatus != updated.Status || expectedRun != updated.Run))
+                AppendEvent(c, EventKinds.Agent, updated.Id, expectedStatus.ToString(), updated.Status.ToString(),
+                    updated.Run != expectedRun ? $"run {updated.Run}" : updated.Error is { } err && updated.IsTerminal ? Truncate(err, 500) : null);
+            return ok;
         });
     }
 
@@ -75,6 +81,8 @@ public sealed partial class SwarmRegistry
         cmd.Parameters.AddWithValue("$st", N(a.StartedAt is { } st ? Time(st) : null));
         cmd.Parameters.AddWithValue("$en", N(a.EndedAt is { } en ? Time(en) : null));
     }
+
+    internal static string Truncate(string s, int max) => s.Length <= max ? s : s[..max] + "...";
 
     public SwarmAgent? GetAgent(string id) => Read(c =>
     {

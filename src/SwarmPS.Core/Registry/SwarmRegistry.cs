@@ -177,6 +177,61 @@ public sealed partial class SwarmRegistry
             PRIMARY KEY (agent_id, run)
         );
         """,
+        // 3: the task queue, the scheduler lease, and the event log.
+        """
+        CREATE TABLE tasks (
+            id                TEXT NOT NULL PRIMARY KEY,
+            title             TEXT NOT NULL,
+            prompt            TEXT NOT NULL,
+            priority          INTEGER NOT NULL,
+            status            TEXT NOT NULL,
+            run_after_failure INTEGER NOT NULL DEFAULT 0,
+            ticket            TEXT,
+            provider          TEXT,
+            base              TEXT,
+            repository_path   TEXT,
+            profile           TEXT NOT NULL,
+            command           TEXT,
+            timeout_seconds   INTEGER,
+            max_attempts      INTEGER NOT NULL DEFAULT 1,
+            retry_backoff_seconds INTEGER NOT NULL DEFAULT 30,
+            cleanup           TEXT NOT NULL,
+            attempts          INTEGER NOT NULL DEFAULT 0,
+            agent_ids         TEXT NOT NULL DEFAULT '[]',
+            environment_ticket TEXT,
+            result            TEXT,
+            cost_usd          TEXT,
+            error             TEXT,
+            not_before        TEXT,
+            seq               INTEGER NOT NULL,
+            created_at        TEXT NOT NULL,
+            updated_at        TEXT NOT NULL,
+            started_at        TEXT,
+            ended_at          TEXT
+        );
+        CREATE INDEX tasks_ready ON tasks(status, priority DESC, seq);
+        CREATE TABLE task_deps (
+            task_id    TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+            depends_on TEXT NOT NULL,
+            PRIMARY KEY (task_id, depends_on)
+        );
+        CREATE INDEX task_deps_reverse ON task_deps(depends_on);
+        CREATE TABLE leases (
+            name       TEXT NOT NULL PRIMARY KEY,
+            holder     TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        CREATE TABLE events (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            time       TEXT NOT NULL,
+            kind       TEXT NOT NULL,
+            subject    TEXT NOT NULL,
+            old_status TEXT,
+            new_status TEXT,
+            details    TEXT
+        );
+        CREATE INDEX events_time ON events(time);
+        """,
     };
 
     public int SchemaVersion => Read(c => Convert.ToInt32(Scalar(c, "PRAGMA user_version"), CultureInfo.InvariantCulture));
@@ -248,6 +303,7 @@ public sealed partial class SwarmRegistry
                     Address = draft.Address, Ports = new PortBlock(start, ports.BlockSize), CreatedAt = now, UpdatedAt = now, Metadata = draft.Metadata,
                 };
                 Insert(c, env);
+                AppendEvent(c, EventKinds.Environment, env.Ticket, null, env.Status.ToString(), $"provider {env.Provider}");
                 return env;
             });
         }
@@ -317,10 +373,14 @@ public sealed partial class SwarmRegistry
         {
             var n = Write(c =>
             {
+                var before = GetEnvironment(c, e.Ticket);
                 using var cmd = c.CreateCommand();
                 cmd.CommandText = "UPDATE environments SET provider=$p, instance_id=$i, repository_path=$r, base_ref=$b, branch=$br, workspace_path=$w, address=$a, port_start=$ps, port_count=$pc, status=$s, created_at=$c, updated_at=$u, metadata=$m WHERE ticket=$t";
                 Bind(cmd, updated);
-                return cmd.ExecuteNonQuery();
+                var rows = cmd.ExecuteNonQuery();
+                if (rows > 0 && before is not null && before.Status != updated.Status)
+                    AppendEvent(c, EventKinds.Environment, updated.Ticket, before.Status.ToString(), updated.Status.ToString());
+                return rows;
             });
             if (n == 0) throw NotFound(e.Ticket);
         }
@@ -370,10 +430,13 @@ public sealed partial class SwarmRegistry
     /// <summary>Deletes the row (and, by cascade, its checkpoints), which frees its ports.</summary>
     public bool DeleteEnvironment(string ticket) => Write(c =>
     {
+        var before = GetEnvironment(c, ticket);
         using var cmd = c.CreateCommand();
         cmd.CommandText = "DELETE FROM environments WHERE ticket = $t";
         cmd.Parameters.AddWithValue("$t", ticket);
-        return cmd.ExecuteNonQuery() > 0;
+        var removed = cmd.ExecuteNonQuery() > 0;
+        if (removed && before is not null) AppendEvent(c, EventKinds.Environment, before.Ticket, before.Status.ToString(), "Removed");
+        return removed;
     });
 
     private static SwarmEnvironment ReadEnv(SqliteDataReader r) => new()

@@ -68,7 +68,7 @@ public sealed class TaskSpec
 }
 
 /// <summary>A task in the registry.</summary>
-public sealed class SwarmTask
+public sealed record SwarmTask
 {
     public required string Id { get; init; }
     public required string Title { get; init; }
