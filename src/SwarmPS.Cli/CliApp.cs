@@ -10,7 +10,7 @@ namespace SwarmPS.Cli;
 /// The <c>swarmps</c> command tree. Deliberately thin: parse, call <see cref="SwarmService"/>,
 /// render. Every rule (validation, routing, cleanup) lives in Core.
 /// </summary>
-internal sealed class CliApp
+internal sealed partial class CliApp
 {
     private readonly TextWriter _out;
     private readonly TextWriter _err;
@@ -43,6 +43,7 @@ internal sealed class CliApp
     public async Task<int> RunAsync(string[] args, CancellationToken ct)
     {
         var root = BuildRoot();
+        args = ExplicitEmptyValues(args);
         // No response files: "@name" is an ordinary (and then invalid) ticket, never a file to read.
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0)
@@ -69,6 +70,33 @@ internal sealed class CliApp
             WriteError(ExitCodes.InternalErrorId, ex.Message);
             return ExitCodes.Failure;
         }
+    }
+
+    /// <summary>
+    /// <c>--option=</c> (or <c>--option:</c>) is an explicit empty value. System.CommandLine would drop
+    /// the empty text and take the next token as the value instead (<c>--prompt= --json</c> would
+    /// start an agent with the prompt "--json"), so it becomes the two tokens <c>--option ""</c>.
+    /// Tokens after <c>--</c> are passed through untouched.
+    /// </summary>
+    internal static string[] ExplicitEmptyValues(string[] args)
+    {
+        var result = new List<string>(args.Length + 1);
+        var passThrough = false;
+        foreach (var a in args)
+        {
+            if (!passThrough && a == "--") passThrough = true;
+            if (!passThrough && a.Length > 3 && a.StartsWith("--", StringComparison.Ordinal) && a[^1] is '=' or ':'
+                && a.AsSpan(2, a.Length - 3).IndexOfAny('=', ':') < 0)
+            {
+                result.Add(a[..^1]);
+                result.Add("");
+            }
+            else
+            {
+                result.Add(a);
+            }
+        }
+        return result.ToArray();
     }
 
     private static IEnumerable<string> CommandPath(Command command)
@@ -195,6 +223,7 @@ internal sealed class CliApp
         env.Subcommands.Add(EnvExec());
         env.Subcommands.Add(EnvConnection());
         root.Subcommands.Add(env);
+        root.Subcommands.Add(AgentCommand());
         root.Subcommands.Add(ProvidersCommand());
         root.Subcommands.Add(RepairCommand());
 
@@ -284,18 +313,21 @@ internal sealed class CliApp
     }
 
     /// <summary>Status names, case-insensitive, repeatable or comma-separated; numbers are not names.</summary>
-    private static EnvironmentStatus[] ParseStatuses(System.CommandLine.Parsing.ArgumentResult result)
+    private static EnvironmentStatus[] ParseStatuses(System.CommandLine.Parsing.ArgumentResult result) => ParseEnumNames<EnvironmentStatus>(result, "status");
+
+    /// <summary>Enum names, case-insensitive, repeatable or comma-separated; numbers are not names.</summary>
+    internal static T[] ParseEnumNames<T>(System.CommandLine.Parsing.ArgumentResult result, string what) where T : struct, Enum
     {
-        var list = new List<EnvironmentStatus>();
+        var list = new List<T>();
         foreach (var part in result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.TrimEntries)))
         {
-            var name = Enum.GetNames<EnvironmentStatus>().FirstOrDefault(n => string.Equals(n, part, StringComparison.OrdinalIgnoreCase));
+            var name = Enum.GetNames<T>().FirstOrDefault(n => string.Equals(n, part, StringComparison.OrdinalIgnoreCase));
             if (name is null)
             {
-                result.AddError($"Unknown status '{Names.Describe(part)}'; expected one of {string.Join(", ", Enum.GetNames<EnvironmentStatus>())}.");
-                return Array.Empty<EnvironmentStatus>();
+                result.AddError($"Unknown {what} '{Names.Describe(part)}'; expected one of {string.Join(", ", Enum.GetNames<T>())}.");
+                return Array.Empty<T>();
             }
-            list.Add(Enum.Parse<EnvironmentStatus>(name));
+            list.Add(Enum.Parse<T>(name));
         }
         return list.ToArray();
     }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using SwarmPS.Core;
+using SwarmPS.Core.Agents;
 
 namespace SwarmPS.Cli.Output;
 
@@ -53,6 +54,12 @@ internal sealed class VersionJson
 [JsonSerializable(typeof(SwarmRepairItem))]
 [JsonSerializable(typeof(IReadOnlyList<SwarmRepairItem>))]
 [JsonSerializable(typeof(VersionJson))]
+[JsonSerializable(typeof(SwarmAgent))]
+[JsonSerializable(typeof(IReadOnlyList<SwarmAgent>))]
+[JsonSerializable(typeof(SwarmAgentOutput))]
+[JsonSerializable(typeof(IReadOnlyList<SwarmAgentOutput>))]
+[JsonSerializable(typeof(AgentProfile))]
+[JsonSerializable(typeof(IReadOnlyList<AgentProfile>))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
 }
@@ -68,6 +75,9 @@ internal static class CliJson
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
+    /// <summary>The same shapes on one line each (NDJSON, for <c>agent logs --follow --json</c>).</summary>
+    public static readonly JsonSerializerOptions CompactOptions = new(Options) { WriteIndented = false };
+
     private static JsonTypeInfo<T> Info<T>() => (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
 
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Info<T>());
@@ -82,5 +92,10 @@ internal static class CliJson
     public static string Exec(SwarmExecResult r) => Serialize(r);
     public static string Connection(SwarmConnection c) => Serialize(c);
     public static string Repair(IReadOnlyList<SwarmRepairItem> items) => Serialize(items);
+    public static string Agent(SwarmAgent a) => Serialize(a);
+    public static string Agents(IReadOnlyList<SwarmAgent> list) => Serialize(list);
+    public static string AgentOutput(IReadOnlyList<SwarmAgentOutput> list) => Serialize(list);
+    public static string AgentOutputLine(SwarmAgentOutput o) => JsonSerializer.Serialize(o, (JsonTypeInfo<SwarmAgentOutput>)CompactOptions.GetTypeInfo(typeof(SwarmAgentOutput)));
+    public static string AgentProfiles(IReadOnlyList<AgentProfile> list) => Serialize(list);
     public static string Version(string v) => Serialize(new VersionJson { Version = v });
 }

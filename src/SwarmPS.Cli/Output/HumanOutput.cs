@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text;
 using SwarmPS.Core;
+using SwarmPS.Core.Agents;
 
 namespace SwarmPS.Cli.Output;
 
@@ -124,5 +126,111 @@ internal static class HumanOutput
         var open = items.Count(i => !i.Fixed);
         if (!fix && open > 0) w.WriteLine($"{items.Count} problem(s) found; 'swarmps repair --fix' fixes them.");
         else w.WriteLine($"{items.Count(i => i.Fixed)} of {items.Count} problem(s) fixed.");
+    }
+
+    // ------------------------------------------------------------------ agents
+
+    private static string Time(DateTimeOffset? t) => t is { } v ? Time(v) : "";
+
+    private static string Cost(decimal? usd) => usd is { } c ? "$" + c.ToString("0.####", CultureInfo.InvariantCulture) : "";
+
+    private static string Kb(long? kb) => kb is { } k ? string.Create(CultureInfo.InvariantCulture, $"{k / 1024.0:0.0} MB ({k} KiB)") : "";
+
+    public static void Agent(TextWriter w, SwarmAgent a)
+    {
+        var tokens = a.InputTokens + a.OutputTokens + a.CacheReadTokens > 0
+            ? $"{a.InputTokens} in, {a.OutputTokens} out, {a.CacheReadTokens} cache read"
+            : null;
+        TextTable.WriteDetails(w, new (string, string?)[]
+        {
+            ("Id", a.Id),
+            ("Ticket", a.Ticket),
+            ("Profile", a.Profile),
+            ("Status", a.Status.ToString()),
+            ("Run", a.Run.ToString(CultureInfo.InvariantCulture)),
+            ("Session", a.SessionId),
+            ("Pid", a.Pid?.ToString(CultureInfo.InvariantCulture)),
+            ("Exit code", a.ExitCode?.ToString(CultureInfo.InvariantCulture)),
+            ("Turns", a.Turns > 0 ? a.Turns.ToString(CultureInfo.InvariantCulture) : null),
+            ("Tool calls", a.ToolCalls > 0 ? a.ToolCalls.ToString(CultureInfo.InvariantCulture) : null),
+            ("Tokens", tokens),
+            ("Cost", Cost(a.CostUsd)),
+            ("Result", a.Result),
+            ("Error", a.Error),
+            ("Supervisor", a.Supervisor),
+            ("Supervisor memory", Kb(a.SupervisorMemoryKb)),
+            ("Working dir", a.WorkingDirectory),
+            ("Logs", a.Directory),
+            ("Created", Time(a.CreatedAt)),
+            ("Started", Time(a.StartedAt)),
+            ("Ended", Time(a.EndedAt)),
+        });
+    }
+
+    public static void Agents(TextWriter w, IReadOnlyList<SwarmAgent> list)
+    {
+        if (list.Count == 0)
+        {
+            w.WriteLine("No agents.");
+            return;
+        }
+        var t = new TextTable("ID", "TICKET", "PROFILE", "STATUS", "RUN", "EXIT", "TURNS", "COST", "STARTED", "ENDED");
+        foreach (var a in list)
+            t.Add(a.Id, a.Ticket, a.Profile, a.Status.ToString(), a.Run.ToString(CultureInfo.InvariantCulture), a.ExitCode?.ToString(CultureInfo.InvariantCulture),
+                a.Turns.ToString(CultureInfo.InvariantCulture), Cost(a.CostUsd), Time(a.StartedAt), Time(a.EndedAt));
+        t.Write(w);
+    }
+
+    public static void AgentProfiles(TextWriter w, IReadOnlyList<AgentProfile> list)
+    {
+        var t = new TextTable("NAME", "EXECUTABLE", "PROMPT", "OUTPUT", "RESUME", "SOURCE", "DESCRIPTION");
+        foreach (var p in list)
+            t.Add(p.Name, p.Executable == AgentProfile.CommandExecutable ? "(argv after --)" : p.Executable, p.PromptDelivery.ToString(), p.OutputFormat.ToString(),
+                p.ResumeArguments is null ? "no" : "yes", p.BuiltIn ? "built-in" : "config", p.Description);
+        t.Write(w);
+    }
+
+    /// <summary>
+    /// Agent output as text: raw lines as they are (stderr lines marked), parsed messages as
+    /// "[kind] text"; a "--- run N" line where a follow-up's run begins. Control characters other
+    /// than tab are shown as \uXXXX, so an agent's ANSI colours never reach our stdout.
+    /// </summary>
+    internal sealed class AgentOutputWriter
+    {
+        private readonly TextWriter _w;
+        private readonly bool _raw;
+        private int _run;
+
+        public AgentOutputWriter(TextWriter w, bool raw)
+        {
+            _w = w;
+            _raw = raw;
+        }
+
+        public void Write(SwarmAgentOutput o)
+        {
+            if (_run != 0 && o.Run != _run) _w.WriteLine($"--- run {o.Run}");
+            _run = o.Run;
+            var text = Visible(o.Text ?? "");
+            if (_raw || o.Kind == "raw")
+            {
+                _w.WriteLine(o.Stream == "stderr" ? "[stderr] " + text : text);
+                return;
+            }
+            var body = o.Tool is null ? text : text.Length == 0 ? Visible(o.Tool) : $"{Visible(o.Tool)}: {text}";
+            _w.WriteLine($"[{o.Kind}] {body}");
+        }
+
+        private static string Visible(string s)
+        {
+            if (!s.Any(c => char.IsControl(c) && c != '\t')) return s;
+            var sb = new StringBuilder(s.Length + 8);
+            foreach (var c in s)
+            {
+                if (char.IsControl(c) && c != '\t') sb.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+                else sb.Append(c);
+            }
+            return sb.ToString();
+        }
     }
 }

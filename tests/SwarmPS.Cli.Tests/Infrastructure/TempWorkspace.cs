@@ -32,13 +32,16 @@ public sealed class TempWorkspace : IDisposable
     public string Repo { get; }
     public string WorktreeRoot => Path.Combine(Home, "worktrees");
 
+    /// <summary>Extra variables for every swarmps process (a null value removes one), for example PATH with the fake agents first.</summary>
+    public Dictionary<string, string?> Environment { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Runs swarmps in the repository with <c>--home</c> first (global options go anywhere, but not after <c>--</c>).</summary>
     public Task<CliResult> RunAsync(params string[] args) => RunInAsync(Repo, args);
 
     public Task<CliResult> RunInAsync(string cwd, params string[] args) =>
         CliProcess.RunAsync(new[] { "--home", Home }.Concat(args).ToArray(), cwd,
             // A call whose --home got lost (say after '--') must not reach the user's real home.
-            new Dictionary<string, string?> { ["SWARMPS_HOME"] = Path.Combine(Root, "stray-home") });
+            new Dictionary<string, string?>(Environment) { ["SWARMPS_HOME"] = Path.Combine(Root, "stray-home") });
 
     /// <summary>Runs a command that must succeed and returns its result.</summary>
     public async Task<CliResult> OkAsync(params string[] args)
