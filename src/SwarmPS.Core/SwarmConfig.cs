@@ -22,6 +22,8 @@ public sealed class SwarmConfig
     public List<RepositoryConfig> Repositories { get; set; } = new();
     /// <summary>Agent profiles to add, or to override built-in ones field by field (see <see cref="Agents.AgentProfiles"/>).</summary>
     public List<AgentProfileConfig> AgentProfiles { get; set; } = new();
+    /// <summary>URLs that receive every event as a JSON POST (see <see cref="Events.WebhookDispatcher"/>).</summary>
+    public List<WebhookConfig> Webhooks { get; set; } = new();
 
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -54,6 +56,13 @@ public sealed class SwarmConfig
         if (Ports.Start < 1024 || Ports.End > 65535 || Ports.End < Ports.Start || Ports.BlockSize < 1 || Ports.BlockSize > Ports.End - Ports.Start + 1)
             throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument,
                 $"{source}: ports must satisfy 1024 <= start <= end <= 65535 and 1 <= blockSize <= end-start+1 (got start={Ports.Start}, end={Ports.End}, blockSize={Ports.BlockSize}).", source);
+        foreach (var w in Webhooks)
+        {
+            if (!Uri.TryCreate(w.Url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https"))
+                throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument, $"{source}: webhook url '{Names.Describe(w.Url)}' must be an absolute http(s) URL.", source);
+            if (w.TimeoutSeconds < 1 || w.MaxAttempts < 1)
+                throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument, $"{source}: webhook timeoutSeconds and maxAttempts must be at least 1.", source);
+        }
         foreach (var r in Repositories)
         {
             if (string.IsNullOrWhiteSpace(r.Path))
@@ -84,6 +93,15 @@ public sealed class AgentProfileConfig
     public Agents.PromptDelivery? PromptDelivery { get; set; }
     public Agents.AgentOutputFormat? OutputFormat { get; set; }
     public string? Description { get; set; }
+}
+
+public sealed class WebhookConfig
+{
+    public string Url { get; set; } = "";
+    /// <summary>Only these event kinds (environment, agent, task, swarm); empty: all.</summary>
+    public List<string> Kinds { get; set; } = new();
+    public int TimeoutSeconds { get; set; } = 10;
+    public int MaxAttempts { get; set; } = 3;
 }
 
 public sealed class PortConfig

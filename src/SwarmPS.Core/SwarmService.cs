@@ -28,6 +28,8 @@ public sealed class SwarmService
         Registry = SwarmRegistry.Open(home);
         Agents = new Agents.AgentService(this);
         Tasks = new Tasks.TaskService(this);
+        Queue = new Tasks.QueueControl(this);
+        Events = new Events.EventStream(this);
     }
 
     /// <summary>Opens the service for <paramref name="homeOverride"/>, SWARMPS_HOME or the platform default.</summary>
@@ -41,6 +43,14 @@ public sealed class SwarmService
     public Agents.AgentService Agents { get; }
     /// <summary>The durable task queue.</summary>
     public Tasks.TaskService Tasks { get; }
+    /// <summary>Start/stop/status of a detached scheduler.</summary>
+    public Tasks.QueueControl Queue { get; }
+    /// <summary>The event log.</summary>
+    public Events.EventStream Events { get; }
+
+    /// <summary>Runs the scheduler in this process until the queue drains (or <paramref name="ct"/> is cancelled).</summary>
+    public Task<Tasks.QueueRunSummary> RunQueueAsync(Tasks.SchedulerOptions options, CancellationToken ct = default) =>
+        new Tasks.QueueScheduler(this).RunAsync(options, ct);
 
     private ProviderContext Context(IProgress<SwarmProgress>? progress) => new() { Home = Home, Config = Config, Registry = Registry, Progress = progress };
 

@@ -55,15 +55,20 @@ public sealed class QueueScheduler
         if (!Registry.TryAcquireLease(LeaseName, holder, LeaseTtl, out var other))
             throw new SwarmException(ErrorIds.SchedulerRunning, SwarmErrorKind.InvalidState,
                 $"Another scheduler (process {other}) is running on this registry; only one may run at a time. Stop it with Stop-SwarmQueue / 'swarmps queue stop'.");
+        var control = new QueueControl(_swarm);
+        control.ClearStopRequest();
         var sw = Stopwatch.StartNew();
         var lastRenew = DateTime.UtcNow;
-        var lastEvent = Registry.ListEvents(afterId: long.MaxValue - 1).LastOrDefault()?.Id ?? LastEventId();
+        var lastEvent = LastEventId();
+        var lastHookEvent = lastEvent;
+        await using var hooks = _swarm.Config.Webhooks.Count > 0 ? new Events.WebhookDispatcher(_swarm.Config.Webhooks) : null;
         int dispatched = 0, finished = 0;
         var drained = false;
         try
         {
             while (!ct.IsCancellationRequested)
             {
+                if (control.StopRequested) { control.ClearStopRequest(); break; }
                 if (DateTime.UtcNow - lastRenew > TimeSpan.FromSeconds(10))
                 {
                     if (!Registry.TryAcquireLease(LeaseName, holder, LeaseTtl, out other))
@@ -102,6 +107,13 @@ public sealed class QueueScheduler
                     }
                 }
 
+                if (hooks is not null)
+                    foreach (var e in Registry.ListEvents(afterId: lastHookEvent))
+                    {
+                        lastHookEvent = e.Id;
+                        hooks.Enqueue(e);
+                    }
+
                 var counts = Counts();
                 options.Progress?.Report(new SwarmProgress("Running the task queue",
                     string.Join(", ", counts.Where(kv => kv.Value > 0).Select(kv => $"{kv.Key} {kv.Value}")),
@@ -117,6 +129,7 @@ public sealed class QueueScheduler
         }
         finally
         {
+            if (hooks is not null) await hooks.FlushAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
             Registry.ReleaseLease(LeaseName, holder);
             options.Progress?.Report(new SwarmProgress("Running the task queue", drained ? "drained" : "stopped", 100, Completed: true));
         }
