@@ -8,41 +8,47 @@ namespace SwarmPS.Core.Events;
 /// <summary>
 /// POSTs events as JSON to the webhooks in config, with a timeout and retries, on a background
 /// task. Enqueueing never blocks: a slow or failing webhook delays nothing but itself, and when its
-/// backlog is full the oldest undelivered events are dropped (they remain in the event log, which
+/// backlog is full the oldest undelivered events are dropped. Each webhook has its own queue and
+/// worker, so one hanging endpoint does not hold back the others (they remain in the event log, which
 /// is the durable record; webhooks are a convenience).
 /// </summary>
 public sealed class WebhookDispatcher : IAsyncDisposable
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-    private readonly IReadOnlyList<WebhookConfig> _hooks;
     private readonly HttpClient _http;
-    private readonly Channel<SwarmEvent> _channel = Channel.CreateBounded<SwarmEvent>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
-    private readonly Task _pump;
+    private readonly List<(WebhookConfig Hook, Channel<SwarmEvent> Queue, Task Pump)> _workers = new();
     private readonly CancellationTokenSource _cts = new();
 
     public WebhookDispatcher(IReadOnlyList<WebhookConfig> hooks, HttpMessageHandler? handler = null)
     {
-        _hooks = hooks;
         _http = handler is null ? new HttpClient() : new HttpClient(handler);
         _http.Timeout = Timeout.InfiniteTimeSpan; // per request, below
-        _pump = Task.Run(PumpAsync);
+        foreach (var hook in hooks)
+        {
+            var queue = Channel.CreateBounded<SwarmEvent>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
+            _workers.Add((hook, queue, Task.Run(() => PumpAsync(hook, queue))));
+        }
     }
 
-    public int Delivered { get; private set; }
-    public int Failed { get; private set; }
+    private int _delivered, _failed;
+    public int Delivered => _delivered;
+    public int Failed => _failed;
     /// <summary>The last delivery error (for diagnostics), never containing headers or secrets.</summary>
     public string? LastError { get; private set; }
 
-    public void Enqueue(SwarmEvent e) => _channel.Writer.TryWrite(e);
+    public void Enqueue(SwarmEvent e)
+    {
+        foreach (var (hook, queue, _) in _workers)
+            if (hook.Kinds.Count == 0 || hook.Kinds.Contains(e.Kind, StringComparer.OrdinalIgnoreCase))
+                queue.Writer.TryWrite(e);
+    }
 
-    private async Task PumpAsync()
+    private async Task PumpAsync(WebhookConfig hook, Channel<SwarmEvent> queue)
     {
         try
         {
-            await foreach (var e in _channel.Reader.ReadAllAsync(_cts.Token).ConfigureAwait(false))
-                foreach (var hook in _hooks)
-                    if (hook.Kinds.Count == 0 || hook.Kinds.Contains(e.Kind, StringComparer.OrdinalIgnoreCase))
-                        await DeliverAsync(hook, e).ConfigureAwait(false);
+            await foreach (var e in queue.Reader.ReadAllAsync(_cts.Token).ConfigureAwait(false))
+                await DeliverAsync(hook, e).ConfigureAwait(false);
         }
         catch (OperationCanceledException) { }
     }
@@ -59,7 +65,7 @@ public sealed class WebhookDispatcher : IAsyncDisposable
                 using var content = new StringContent(body, Encoding.UTF8);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 using var response = await _http.PostAsync(hook.Url, content, timeout.Token).ConfigureAwait(false);
-                if ((int)response.StatusCode < 300) { Delivered++; return; }
+                if ((int)response.StatusCode < 300) { Interlocked.Increment(ref _delivered); return; }
                 LastError = $"{hook.Url}: HTTP {(int)response.StatusCode}";
                 if ((int)response.StatusCode is >= 400 and < 500 and not (408 or 429)) break;
             }
@@ -74,21 +80,21 @@ public sealed class WebhookDispatcher : IAsyncDisposable
                 catch (OperationCanceledException) { return; }
             }
         }
-        Failed++;
+        Interlocked.Increment(ref _failed);
     }
 
     /// <summary>Waits (up to <paramref name="grace"/>) for queued events to go out, then stops.</summary>
     public async Task FlushAsync(TimeSpan grace)
     {
-        _channel.Writer.TryComplete();
-        await Task.WhenAny(_pump, Task.Delay(grace)).ConfigureAwait(false);
+        foreach (var w in _workers) w.Queue.Writer.TryComplete();
+        await Task.WhenAny(Task.WhenAll(_workers.Select(w => w.Pump)), Task.Delay(grace)).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
-        _channel.Writer.TryComplete();
+        foreach (var w in _workers) w.Queue.Writer.TryComplete();
         _cts.Cancel();
-        try { await _pump.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        try { await Task.WhenAll(_workers.Select(w => w.Pump)).ConfigureAwait(false); } catch (OperationCanceledException) { }
         _http.Dispose();
         _cts.Dispose();
     }
