@@ -224,6 +224,11 @@ internal sealed partial class CliApp
         env.Subcommands.Add(EnvConnection());
         root.Subcommands.Add(env);
         root.Subcommands.Add(AgentCommand());
+        root.Subcommands.Add(TaskCommand());
+        root.Subcommands.Add(QueueCommand());
+        root.Subcommands.Add(WorkflowCommand());
+        root.Subcommands.Add(DecomposeCommand());
+        root.Subcommands.Add(EventsCommand());
         root.Subcommands.Add(ProvidersCommand());
         root.Subcommands.Add(RepairCommand());
 

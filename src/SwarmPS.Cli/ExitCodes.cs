@@ -19,6 +19,8 @@ internal static class ExitCodes
     public const string UsageErrorId = "Usage";
     /// <summary>The error id for exceptions that are not <see cref="SwarmException"/>s (bugs).</summary>
     public const string InternalErrorId = "InternalError";
+    /// <summary><c>queue run</c> / <c>workflow run</c>: at least one task ended Failed during the run (exit 1).</summary>
+    public const string TasksFailedErrorId = "TasksFailed";
 
     public static int For(SwarmException ex) => ex.Kind switch
     {

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using SwarmPS.Core;
 using SwarmPS.Core.Agents;
+using SwarmPS.Core.Tasks;
 
 namespace SwarmPS.Cli.Output;
 
@@ -60,6 +61,13 @@ internal sealed class VersionJson
 [JsonSerializable(typeof(IReadOnlyList<SwarmAgentOutput>))]
 [JsonSerializable(typeof(AgentProfile))]
 [JsonSerializable(typeof(IReadOnlyList<AgentProfile>))]
+[JsonSerializable(typeof(SwarmTask))]
+[JsonSerializable(typeof(IReadOnlyList<SwarmTask>))]
+[JsonSerializable(typeof(TaskSpec))]
+[JsonSerializable(typeof(IReadOnlyList<TaskSpec>))]
+[JsonSerializable(typeof(SwarmQueueStatus))]
+[JsonSerializable(typeof(SwarmEvent))]
+[JsonSerializable(typeof(IReadOnlyList<SwarmEvent>))]
 internal sealed partial class CliJsonContext : JsonSerializerContext
 {
 }
@@ -97,5 +105,14 @@ internal static class CliJson
     public static string AgentOutput(IReadOnlyList<SwarmAgentOutput> list) => Serialize(list);
     public static string AgentOutputLine(SwarmAgentOutput o) => JsonSerializer.Serialize(o, (JsonTypeInfo<SwarmAgentOutput>)CompactOptions.GetTypeInfo(typeof(SwarmAgentOutput)));
     public static string AgentProfiles(IReadOnlyList<AgentProfile> list) => Serialize(list);
+    public static string Task(SwarmTask t) => Serialize(t);
+    public static string Tasks(IReadOnlyList<SwarmTask> list) => Serialize(list);
+    /// <summary>One compact task per line (NDJSON, for <c>queue run --json</c>).</summary>
+    public static string TaskLine(SwarmTask t) => JsonSerializer.Serialize(t, (JsonTypeInfo<SwarmTask>)CompactOptions.GetTypeInfo(typeof(SwarmTask)));
+    public static string TaskSpecs(IReadOnlyList<TaskSpec> list) => Serialize(list);
+    public static string QueueStatus(SwarmQueueStatus s) => Serialize(s);
+    public static string Events(IReadOnlyList<SwarmEvent> list) => Serialize(list);
+    /// <summary>One compact event per line (NDJSON, for <c>events --follow --json</c>).</summary>
+    public static string EventLine(SwarmEvent e) => JsonSerializer.Serialize(e, (JsonTypeInfo<SwarmEvent>)CompactOptions.GetTypeInfo(typeof(SwarmEvent)));
     public static string Version(string v) => Serialize(new VersionJson { Version = v });
 }

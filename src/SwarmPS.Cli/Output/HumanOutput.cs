@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using SwarmPS.Core;
 using SwarmPS.Core.Agents;
+using SwarmPS.Core.Decomposition;
+using SwarmPS.Core.Tasks;
 
 namespace SwarmPS.Cli.Output;
 
@@ -189,6 +191,110 @@ internal static class HumanOutput
                 p.ResumeArguments is null ? "no" : "yes", p.BuiltIn ? "built-in" : "config", p.Description);
         t.Write(w);
     }
+
+    // ------------------------------------------------------------------ tasks, queue, events
+
+    private static string Seconds(int? s) => s is { } v ? v.ToString(CultureInfo.InvariantCulture) + "s" : "";
+
+    public static void Task(TextWriter w, SwarmTask t)
+    {
+        TextTable.WriteDetails(w, new (string, string?)[]
+        {
+            ("Id", t.Id),
+            ("Title", t.Title),
+            ("Status", t.Status.ToString()),
+            ("Priority", t.Priority.ToString()),
+            ("Depends on", t.DependsOn.Count > 0 ? string.Join(", ", t.DependsOn) : null),
+            ("Run after failure", t.RunAfterFailure ? "yes" : null),
+            ("Profile", t.Profile),
+            ("Command", t.Command is { Count: > 0 } c ? string.Join(' ', c.Select(a => a.Contains(' ', StringComparison.Ordinal) || a.Length == 0 ? $"'{a}'" : a)) : null),
+            ("Ticket", t.Ticket),
+            ("Environment", t.Ticket is null ? t.EnvironmentTicket ?? $"(new: {t.Provider ?? "default provider"}{(t.Base is null ? "" : ", base " + t.Base)})" : null),
+            ("Repository", t.Ticket is null ? t.RepositoryPath : null),
+            ("Cleanup", t.Ticket is null ? t.Cleanup.ToString() : null),
+            ("Attempts", $"{t.Attempts} of {t.MaxAttempts}" + (t.MaxAttempts > 1 ? $" (back-off {t.RetryBackoffSeconds}s, doubling)" : "")),
+            ("Timeout", Seconds(t.TimeoutSeconds)),
+            ("Agents", t.AgentIds.Count > 0 ? string.Join(", ", t.AgentIds) : null),
+            ("Result", t.Result),
+            ("Error", t.Error),
+            ("Cost", Cost(t.CostUsd)),
+            ("Not before", Time(t.NotBefore)),
+            ("Created", Time(t.CreatedAt)),
+            ("Started", Time(t.StartedAt)),
+            ("Ended", Time(t.EndedAt)),
+            ("Prompt", t.Prompt.Length > 200 ? t.Prompt[..197] + "..." : t.Prompt),
+        });
+    }
+
+    public static void Tasks(TextWriter w, IReadOnlyList<SwarmTask> list)
+    {
+        if (list.Count == 0)
+        {
+            w.WriteLine("No tasks.");
+            return;
+        }
+        var t = new TextTable("ID", "STATUS", "PRIORITY", "PROFILE", "ATTEMPTS", "DEPENDS ON", "CREATED", "TITLE");
+        foreach (var x in list)
+            t.Add(x.Id, x.Status.ToString(), x.Priority.ToString(), x.Profile, $"{x.Attempts}/{x.MaxAttempts}", string.Join(",", x.DependsOn), Time(x.CreatedAt), x.Title);
+        t.Write(w);
+    }
+
+    /// <summary>One line per task as the scheduler reports it finished.</summary>
+    public static void FinishedTask(TextWriter w, SwarmTask t)
+    {
+        var detail = t.Status == SwarmTaskStatus.Succeeded ? t.Result : t.Error;
+        if (detail is { Length: > 120 }) detail = detail[..117] + "...";
+        var cost = t.CostUsd is null ? "" : "  " + Cost(t.CostUsd);
+        w.WriteLine(TextTable.Clean($"{t.Status,-9}  {t.Id}  {t.Title}{cost}{(string.IsNullOrEmpty(detail) ? "" : "  -- " + detail)}"));
+    }
+
+    public static void QueueSummary(TextWriter w, QueueRunSummary s)
+    {
+        var counts = string.Join(", ", s.Counts.Where(kv => kv.Value > 0).Select(kv => $"{kv.Value} {kv.Key.ToString().ToLowerInvariant()}"));
+        w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{(s.Drained ? "Queue drained" : "Scheduler stopped")} after {s.Duration.TotalSeconds:0.0}s: {s.Dispatched} dispatched, {s.Finished} finished. Queue: {(counts.Length == 0 ? "empty" : counts)}."));
+    }
+
+    public static void QueueStatus(TextWriter w, SwarmQueueStatus s)
+    {
+        TextTable.WriteDetails(w, new (string, string?)[]
+        {
+            ("Scheduler", s.Running ? "running" : "not running"),
+            ("Process", s.Running ? s.Holder : null),
+            ("Logs", s.LogDirectory),
+            ("Tasks", string.Join(", ", s.Counts.Select(kv => $"{kv.Key} {kv.Value}"))),
+        });
+    }
+
+    public static void Queued(TextWriter w, string source, IReadOnlyList<SwarmTask> added)
+    {
+        w.WriteLine($"Queued {added.Count} task(s) from {source}:");
+        Tasks(w, added);
+    }
+
+    public static void TaskSpecs(TextWriter w, DecompositionResult r)
+    {
+        var t = new TextTable("NAME", "PRIORITY", "PROFILE", "DEPENDS ON", "TITLE");
+        foreach (var s in r.Tasks) t.Add(s.Name, s.Priority.ToString(), s.Profile, string.Join(",", s.DependsOn), s.Title);
+        t.Write(w);
+        var tokens = r.InputTokens is null && r.OutputTokens is null ? "" : $", {r.InputTokens} in / {r.OutputTokens} out tokens";
+        w.WriteLine($"{r.Tasks.Count} task(s) planned by {DecompositionBackends.ToName(r.Backend)} ({r.Model}{tokens}{(r.CostUsd is null ? "" : ", " + Cost(r.CostUsd))}). Add them with --add, or with --json into Add-SwarmTask.");
+    }
+
+    public static void Events(TextWriter w, IReadOnlyList<SwarmEvent> list)
+    {
+        if (list.Count == 0)
+        {
+            w.WriteLine("No events.");
+            return;
+        }
+        var t = new TextTable("ID", "TIME", "KIND", "SUBJECT", "OLD", "NEW", "DETAILS");
+        foreach (var e in list) t.Add(e.Id.ToString(CultureInfo.InvariantCulture), Time(e.Time), e.Kind, e.Subject, e.OldStatus, e.NewStatus, e.Details);
+        t.Write(w);
+    }
+
+    public static void EventLine(TextWriter w, SwarmEvent e) =>
+        w.WriteLine(TextTable.Clean($"{e.Id}  {Time(e.Time)}  {e.Kind}  {e.Subject}  {e.OldStatus ?? "-"} -> {e.NewStatus ?? "-"}{(string.IsNullOrEmpty(e.Details) ? "" : "  " + e.Details)}"));
 
     /// <summary>
     /// Agent output as text: raw lines as they are (stderr lines marked), parsed messages as
