@@ -24,6 +24,8 @@ public sealed class SwarmConfig
     public List<AgentProfileConfig> AgentProfiles { get; set; } = new();
     /// <summary>URLs that receive every event as a JSON POST (see <see cref="Events.WebhookDispatcher"/>).</summary>
     public List<WebhookConfig> Webhooks { get; set; } = new();
+    /// <summary>Defaults for LLM decomposition (backend, model, SecretManagement vault, timeout).</summary>
+    public Decomposition.DecompositionConfig Decomposition { get; set; } = new();
 
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {

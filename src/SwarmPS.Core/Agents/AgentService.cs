@@ -198,10 +198,13 @@ public sealed class AgentService
         var runDir = a.RunDirectory(a.Run);
         var dp = new DetachedProcess(runDir);
         var profile = ProfileOrCommand(a.Profile);
+        // The exit code first, then the output: the supervisor writes the exit file only after the
+        // agent's output is complete, so reading in this order never judges a half-read log.
+        var exitCode = dp.ExitCode;
         var parser = Parse(profile.OutputFormat, dp.StdoutFile);
         var s = parser.Summary;
         var totals = PreviousRunTotals(a);
-        if (dp.ExitCode is { } code)
+        if (exitCode is { } code)
         {
             var stopped = File.Exists(Path.Combine(runDir, StopMarkerFileName));
             var ok = parser.Succeeded(code);
@@ -299,7 +302,8 @@ public sealed class AgentService
         {
             using var p = Process.GetProcessById(pid.Value);
             p.Refresh();
-            return p.WorkingSet64 / 1024;
+            var kb = p.WorkingSet64 / 1024;
+            return kb > 0 ? kb : null; // an exited (zombie) process reports 0
         }
         catch (ArgumentException) { return null; }
         catch (InvalidOperationException) { return null; }
