@@ -23,7 +23,8 @@ public class ModuleFolderTests
     public void Folder_has_the_shipping_layout()
     {
         foreach (var f in new[] { "SwarmPS.psd1", "SwarmPS.psm1", "SwarmPS.format.ps1xml", "SwarmPS.Loader.dll", "SwarmPS.dll", "SwarmPS.Core.dll",
-                     "dependencies/Microsoft.Data.Sqlite.dll", "dependencies/SQLitePCLRaw.core.dll", "dependencies/SQLitePCLRaw.provider.e_sqlite3.dll", "dependencies/SQLitePCLRaw.batteries_v2.dll" })
+                     "dependencies/Microsoft.Data.Sqlite.dll", "dependencies/SQLitePCLRaw.core.dll", "dependencies/SQLitePCLRaw.provider.e_sqlite3.dll", "dependencies/SQLitePCLRaw.batteries_v2.dll",
+                     "dependencies/YamlDotNet.dll" })
             File.Exists(Path.Combine(Dir, f)).Should().BeTrue(f);
         foreach (var (rid, file) in new[] { ("win-x64", "e_sqlite3.dll"), ("linux-x64", "libe_sqlite3.so"), ("linux-arm64", "libe_sqlite3.so"), ("osx-x64", "libe_sqlite3.dylib"), ("osx-arm64", "libe_sqlite3.dylib") })
             File.Exists(Path.Combine(Dir, "runtimes", rid, "native", file)).Should().BeTrue($"{rid} needs {file}");
