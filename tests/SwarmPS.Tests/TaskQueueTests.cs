@@ -280,4 +280,16 @@ public class TaskQueueTests : IDisposable
         Sync.Run(_svc.Tasks.CancelAsync(added[0].Id));
         _svc.Tasks.List().Count(t => t.Status == SwarmTaskStatus.Skipped).Should().Be(1999);
     }
+
+    [Fact]
+    public void A_dependent_task_starts_from_its_dependencys_branch()
+    {
+        if (Skip) return;
+        var first = Cmd("schema", "echo schema > schema.sql && git add schema.sql && git -c user.name=T -c user.email=t@e commit -qm schema");
+        var second = Cmd("api", "test -f schema.sql", "schema");
+        first.Cleanup = EnvironmentCleanup.Keep;
+        _svc.Tasks.Add(new[] { first, second });
+        RunQueue();
+        _svc.Tasks.List().Should().OnlyContain(t => t.Status == SwarmTaskStatus.Succeeded, "api sees the file committed by schema");
+    }
 }

@@ -175,7 +175,7 @@ public sealed class QueueScheduler
             {
                 await _swarm.NewEnvironmentAsync(new NewEnvironmentRequest
                 {
-                    Ticket = ticket, Provider = t.Provider, RepositoryPath = t.RepositoryPath, BaseRef = t.Base,
+                    Ticket = ticket, Provider = t.Provider, RepositoryPath = t.RepositoryPath, BaseRef = t.Base ?? DependencyBranch(t),
                     Spec = $"# {t.Title}\n\n{t.Prompt}\n",
                 }, null, ct).ConfigureAwait(false);
             }
@@ -217,6 +217,22 @@ public sealed class QueueScheduler
             if (current is { Status: SwarmTaskStatus.Running }) await AttemptFailedAsync(current, $"could not start: {ex.Message}", ct).ConfigureAwait(false);
             return true;
         }
+    }
+
+    /// <summary>
+    /// A task without its own base that depends on tasks which ran in environments of their own
+    /// builds on their work: its environment starts from the first such dependency's branch
+    /// (<c>swarm/&lt;ticket&gt;</c>; its committed work — cleanup keeps branches).
+    /// </summary>
+    private string? DependencyBranch(SwarmTask t)
+    {
+        foreach (var d in t.DependsOn)
+        {
+            var dep = Registry.GetTask(d);
+            if (dep?.EnvironmentTicket is { } ticket && dep.Status == SwarmTaskStatus.Succeeded && string.IsNullOrEmpty(t.Provider) == string.IsNullOrEmpty(dep.Provider))
+                return Providers.Worktree.WorktreeProvider.BranchPrefix + ticket;
+        }
+        return null;
     }
 
     // ------------------------------------------------------------------ running tasks
