@@ -86,9 +86,6 @@ public sealed class SwarmService
     {
         Names.Ticket(request.Ticket);
         var provider = Providers.Get(request.Provider);
-        var availability = await provider.CheckAvailabilityAsync(ct).ConfigureAwait(false);
-        if (!availability.Available)
-            throw new SwarmException(ErrorIds.ProviderUnavailable, SwarmErrorKind.Unavailable, $"The {provider.Name} provider is not available here: {availability.Reason}", request.Ticket);
         var existing = Registry.GetEnvironment(request.Ticket);
         if (existing is not null)
             throw new SwarmException(ErrorIds.EnvironmentExists, SwarmErrorKind.AlreadyExists,
@@ -96,7 +93,20 @@ public sealed class SwarmService
 
         var ctx = Context(progress);
         ctx.Report("Creating environment", $"{request.Ticket}: checking {provider.Name} inputs", 0);
-        var draft = await provider.PrepareAsync(request, ctx, ct).ConfigureAwait(false);
+        SwarmEnvironment draft;
+        try
+        {
+            draft = await provider.PrepareAsync(request, ctx, ct).ConfigureAwait(false);
+        }
+        catch (SwarmException ex) when (ex.Kind == SwarmErrorKind.Unavailable)
+        {
+            // The availability probe costs a process start, so it runs only when something failed:
+            // then it explains why (git missing, engine down, ...).
+            var availability = await provider.CheckAvailabilityAsync(ct).ConfigureAwait(false);
+            if (!availability.Available)
+                throw new SwarmException(ErrorIds.ProviderUnavailable, SwarmErrorKind.Unavailable, $"The {provider.Name} provider is not available here: {availability.Reason}", request.Ticket, ex);
+            throw;
+        }
         var reserved = Registry.Reserve(draft, Config.Ports);
         try
         {

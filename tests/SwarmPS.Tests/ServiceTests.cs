@@ -154,4 +154,17 @@ public class ServiceTests : IDisposable
     {
         public void ProcessStarting(SwarmPS.Core.Processes.ProcessSpec spec) { lock (seen) seen.Add(spec.Display); }
     }
+
+    [Fact]
+    public void Without_git_the_worktree_provider_is_unavailable_with_the_reason()
+    {
+        var noGit = new SwarmPS.Core.Providers.Worktree.WorktreeProvider(new SwarmPS.Core.Git.GitCli(executable: "git-not-installed-swarmps"));
+        Run(noGit.CheckAvailabilityAsync(default)).Available.Should().BeFalse();
+        var svc = new SwarmService(new SwarmHome(_r.Home), new SwarmConfig(), new ProviderCatalog(new[] { noGit }, noGit.Name));
+        var act = () => Run(svc.NewEnvironmentAsync(new NewEnvironmentRequest { Ticket = "NOGIT-1", RepositoryPath = _r.Repo }));
+        var ex = act.Should().Throw<SwarmException>().Which;
+        ex.ErrorId.Should().Be(ErrorIds.ProviderUnavailable);
+        ex.Message.Should().Contain("git was not found");
+        svc.Registry.CountEnvironments().Should().Be(0);
+    }
 }

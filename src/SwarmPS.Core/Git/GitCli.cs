@@ -83,7 +83,7 @@ public sealed class GitCli
     public static IReadOnlyList<string> Lines(string output) =>
         output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    private static Version? _cachedVersion;
+    private Version? _cachedVersion;
 
     /// <summary>The installed git version, or null when git is not installed.</summary>
     public async Task<Version?> VersionAsync(CancellationToken ct = default)
