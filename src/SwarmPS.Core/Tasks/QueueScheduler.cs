@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Data.Sqlite;
 using SwarmPS.Core.Agents;
 using SwarmPS.Core.Processes;
 using SwarmPS.Core.Providers;
@@ -76,19 +77,18 @@ public sealed class QueueScheduler
                     lastRenew = DateTime.UtcNow;
                 }
                 var changed = false;
-                var running = Registry.Read(c => SwarmRegistry.ListTasks(c, "status = 'Running'"));
+                var running = Registry.Read(c => TasksWhere(c, "status = 'Running'"));
                 foreach (var t in running)
                 {
                     if (ct.IsCancellationRequested) break;
                     changed |= await CheckRunningAsync(t, CancellationToken.None).ConfigureAwait(false);
                 }
 
-                var slots = options.MaxParallel - Registry.Read(c => SwarmRegistry.ListTasks(c, "status = 'Running'")).Count;
+                var slots = options.MaxParallel - RunningCount();
                 if (slots > 0)
                 {
-                    var now = SwarmRegistry.Time(DateTimeOffset.UtcNow);
-                    var ready = Registry.Read(c => SwarmRegistry.ListTasks(c, "status = 'Queued' AND (not_before IS NULL OR not_before <= $now)", ("$now", now)));
-                    foreach (var t in ready.Take(slots))
+                    var ready = Registry.Read(c => ReadyTasks(c, slots));
+                    foreach (var t in ready)
                     {
                         if (ct.IsCancellationRequested) break;
                         if (await DispatchAsync(t, ct).ConfigureAwait(false)) { dispatched++; changed = true; }
@@ -135,6 +135,35 @@ public sealed class QueueScheduler
         }
         return new QueueRunSummary { Counts = Counts(), Dispatched = dispatched, Finished = finished, Duration = sw.Elapsed, Drained = drained };
     }
+
+    /// <summary>
+    /// Tasks matching <paramref name="where"/> in dispatch order (priority, then age), at most
+    /// <paramref name="limit"/> (-1: all), each read by id: the cost follows the rows returned, not the
+    /// size of the queue (listing every task with every dependency edge on each loop made planning a
+    /// large DAG quadratic).
+    /// </summary>
+    internal static IReadOnlyList<SwarmTask> TasksWhere(SqliteConnection c, string where, int limit = -1, params (string, object)[] args)
+    {
+        var ids = new List<string>();
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = $"SELECT id FROM tasks WHERE {where} ORDER BY priority DESC, seq LIMIT $limit";
+            cmd.Parameters.AddWithValue("$limit", limit);
+            foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) ids.Add(r.GetString(0));
+        }
+        var list = new List<SwarmTask>(ids.Count);
+        foreach (var id in ids)
+            if (SwarmRegistry.GetTask(c, id) is { } t) list.Add(t);
+        return list;
+    }
+
+    /// <summary>The next <paramref name="slots"/> Queued tasks whose back-off has passed, in dispatch order.</summary>
+    internal static IReadOnlyList<SwarmTask> ReadyTasks(SqliteConnection c, int slots) =>
+        TasksWhere(c, "status = 'Queued' AND (not_before IS NULL OR not_before <= $now)", slots, ("$now", SwarmRegistry.Time(DateTimeOffset.UtcNow)));
+
+    internal int RunningCount() => Registry.Read(c => Convert.ToInt32(SwarmRegistry.Scalar(c, "SELECT count(*) FROM tasks WHERE status = 'Running'"), System.Globalization.CultureInfo.InvariantCulture));
 
     private long LastEventId() => Registry.Read(c => Convert.ToInt64(SwarmRegistry.Scalar(c, "SELECT coalesce(max(id), 0) FROM events"), System.Globalization.CultureInfo.InvariantCulture));
 
