@@ -18,6 +18,11 @@ public sealed class NewEnvironmentRequest
     public int? MemoryMb { get; init; }
     /// <summary>Directory relative paths are resolved against (the caller's current location).</summary>
     public string? WorkingDirectory { get; init; }
+    /// <summary>
+    /// Provider-specific options, keys case-insensitive (for example the Docker provider's
+    /// <c>noWorktree=true</c>). A provider validates the keys it knows; other providers ignore them.
+    /// </summary>
+    public IReadOnlyDictionary<string, string>? Options { get; init; }
 }
 
 public sealed class RemoveOptions

@@ -18,6 +18,7 @@ public sealed class ProviderCatalog
     public static ProviderCatalog CreateDefault() => new(new IEnvironmentProvider[]
     {
         new WorktreeProvider(),
+        new Docker.DockerProvider(),
     }, WorktreeProvider.ProviderName);
 
     public string DefaultName { get; }
