@@ -88,11 +88,12 @@ public sealed class QueueScheduler
                 if (slots > 0)
                 {
                     var ready = Registry.Read(c => ReadyTasks(c, slots));
-                    foreach (var t in ready)
-                    {
-                        if (ct.IsCancellationRequested) break;
-                        if (await DispatchAsync(t, ct).ConfigureAwait(false)) { dispatched++; changed = true; }
-                    }
+                    // Claimed in priority order (each claim is a compare-and-set), started together:
+                    // one slow environment create or agent start does not hold back the others.
+                    var starts = await Task.WhenAll(ready.Select(t => ct.IsCancellationRequested ? Task.FromResult(false) : DispatchAsync(t, ct))).ConfigureAwait(false);
+                    var n = starts.Count(x => x);
+                    dispatched += n;
+                    changed |= n > 0;
                 }
 
                 // Report tasks that ended (here, by cancellation elsewhere, or by skipping).
