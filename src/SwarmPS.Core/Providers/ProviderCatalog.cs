@@ -18,6 +18,7 @@ public sealed class ProviderCatalog
     public static ProviderCatalog CreateDefault() => new(new IEnvironmentProvider[]
     {
         new WorktreeProvider(),
+        new Kvm.KvmProvider(),
         new Docker.DockerProvider(),
     }, WorktreeProvider.ProviderName);
 

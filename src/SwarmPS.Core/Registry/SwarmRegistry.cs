@@ -232,6 +232,20 @@ public sealed partial class SwarmRegistry
         );
         CREATE INDEX events_time ON events(time);
         """,
+        // 4: base images for VM providers (KVM first): a disk by name, with default sizes.
+        """
+        CREATE TABLE base_images (
+            name       TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
+            provider   TEXT NOT NULL COLLATE NOCASE,
+            path       TEXT NOT NULL,
+            os_note    TEXT,
+            ssh_user   TEXT NOT NULL DEFAULT 'root',
+            cpus       INTEGER NOT NULL,
+            memory_mb  INTEGER NOT NULL,
+            disk_gb    INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        """,
     };
 
     public int SchemaVersion => Read(c => Convert.ToInt32(Scalar(c, "PRAGMA user_version"), CultureInfo.InvariantCulture));

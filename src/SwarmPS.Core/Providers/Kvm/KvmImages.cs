@@ -1,0 +1,75 @@
+using System.Text.Json;
+using SwarmPS.Core.Registry;
+
+namespace SwarmPS.Core.Providers.Kvm;
+
+/// <summary>Base images of the KVM provider: register (validated with qemu-img), list, unregister. Files are never touched.</summary>
+public sealed class KvmImages
+{
+    private readonly SwarmRegistry _registry;
+    private readonly Virsh _tools;
+
+    public KvmImages(SwarmRegistry registry, KvmOptions? options = null, Processes.ProcessRunner? runner = null)
+    {
+        _registry = registry;
+        _tools = new Virsh(options ?? KvmOptions.FromEnvironment(), runner);
+    }
+
+    /// <summary>
+    /// Registers a qcow2 file as base image <paramref name="name"/>. The path must be absolute after
+    /// resolution, readable and a qcow2 image (<c>qemu-img info -U --output=json</c>).
+    /// </summary>
+    public async Task<SwarmBaseImage> RegisterAsync(string name, string path, string? osNote = null, int cpus = 2, int memoryMb = 4096, int diskGb = 0,
+        string sshUser = "root", CancellationToken ct = default)
+    {
+        Names.Ticket(name);
+        if (string.IsNullOrWhiteSpace(path) || path.Any(char.IsControl))
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, "The image path is empty or contains control characters.", name);
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full)) throw new SwarmException(SwarmRegistry.ImageNotFound, SwarmErrorKind.NotFound, $"'{full}' does not exist.", name);
+        if (cpus is < 1 or > 256 || memoryMb is < 32 or > 4 * 1024 * 1024 || diskGb is < 0 or > 65536)
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Invalid defaults: cpus {cpus} (1-256), memory {memoryMb} MiB (32-4194304), disk {diskGb} GiB (0-65536).", name);
+        if (!System.Text.RegularExpressions.Regex.IsMatch(sshUser, "^[a-z_][a-z0-9_-]{0,31}$"))
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Invalid ssh user '{Names.Describe(sshUser)}'.", name);
+        var info = await _tools.QemuImgAsync(ct, "info", "-U", "--output=json", full).ConfigureAwait(false);
+        if (!info.Success) throw Virsh.Failed(info, name);
+        var format = ParseFormat(info.StandardOutput);
+        if (format != "qcow2")
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
+                $"'{full}' is a {format ?? "unknown"} image; base images must be qcow2 (convert: qemu-img convert -O qcow2 in out.qcow2).", name);
+        return _registry.AddBaseImage(new SwarmBaseImage
+        {
+            Name = name, Provider = KvmProvider.ProviderName, Path = full, OsNote = osNote, SshUser = sshUser, Cpus = cpus, MemoryMb = memoryMb, DiskGb = diskGb,
+        });
+    }
+
+    public IReadOnlyList<SwarmBaseImage> List() => _registry.ListBaseImages(KvmProvider.ProviderName);
+
+    /// <summary>Removes the registration (not the file). Refused while an environment still uses the image.</summary>
+    public SwarmBaseImage Unregister(string name)
+    {
+        var image = _registry.RequireBaseImage(name);
+        var users = _registry.ListEnvironments().Where(e => string.Equals(e.Provider, KvmProvider.ProviderName, StringComparison.OrdinalIgnoreCase) &&
+                                                           string.Equals(e.Metadata.GetValueOrDefault("image"), image.Name, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (users.Count > 0)
+            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
+                $"Base image '{image.Name}' backs {users.Count} environment(s) ({string.Join(", ", users.Select(u => u.Ticket))}); remove them first.", image.Name);
+        _registry.RemoveBaseImage(image.Name);
+        return image;
+    }
+
+    /// <summary>The "format" of <c>qemu-img info --output=json</c>.</summary>
+    public static string? ParseFormat(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var root = doc.RootElement.ValueKind == JsonValueKind.Array ? doc.RootElement[0] : doc.RootElement;
+            return root.TryGetProperty("format", out var f) ? f.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,597 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using SwarmPS.Core.Processes;
+using SwarmPS.Core.Registry;
+
+namespace SwarmPS.Core.Providers.Kvm;
+
+/// <summary>
+/// One libvirt/QEMU VM per ticket: a qcow2 overlay on a registered base image (O(1) in image size) in
+/// the pool SwarmPS owns, a per-environment NoCloud seed and SSH key, internal snapshots as checkpoints,
+/// commands and agents through ssh. Domains are named <c>swarm-&lt;homeId&gt;-&lt;ticket&gt;</c> and labelled
+/// in their &lt;metadata&gt;, so several SWARMPS_HOMEs can share one libvirt without touching each other.
+/// </summary>
+public sealed class KvmProvider : EnvironmentProviderBase
+{
+    public const string ProviderName = "kvm";
+    public const string DomainPrefix = "swarm-";
+
+    private readonly KvmOptions _options;
+    private readonly Virsh _virsh;
+    private readonly ProcessRunner _runner;
+    private string? _probedType;
+
+    public KvmProvider(KvmOptions? options = null, ProcessRunner? runner = null)
+    {
+        _options = options ?? KvmOptions.FromEnvironment();
+        _runner = runner ?? ProcessRunner.Default;
+        _virsh = new Virsh(_options, _runner);
+    }
+
+    public KvmOptions Options => _options;
+    public Virsh Virsh => _virsh;
+    public override string Name => ProviderName;
+    public override string Description => "A libvirt/QEMU VM per ticket: qcow2 overlay on a base image, internal snapshots, SSH access.";
+    public override ProviderCapabilities Capabilities =>
+        ProviderCapabilities.Checkpoint | ProviderCapabilities.CheckpointWhileRunning | ProviderCapabilities.MemoryState |
+        ProviderCapabilities.CopyOnWriteClone | ProviderCapabilities.Exec | ProviderCapabilities.StartStop;
+
+    public override async Task<ProviderAvailability> CheckAvailabilityAsync(CancellationToken ct)
+    {
+        if (!OperatingSystem.IsLinux()) return ProviderAvailability.No("the KVM provider runs on Linux hosts only.");
+        if (CloudInitSeed.OnPath("virsh") is null) return ProviderAvailability.No("virsh was not found on PATH. Install libvirt-clients and libvirt-daemon-system (.ci/backends/libvirt.sh start does it).");
+        if (CloudInitSeed.OnPath("qemu-img") is null) return ProviderAvailability.No("qemu-img was not found on PATH. Install qemu-utils.");
+        try
+        {
+            var r = await _runner.RunAsync(new ProcessSpec("virsh", _virsh.Args("version")) { Environment = new Dictionary<string, string?> { ["LC_ALL"] = "C" }, Timeout = TimeSpan.FromSeconds(15) }, ct).ConfigureAwait(false);
+            if (!r.Success) return ProviderAvailability.No($"libvirt is not reachable at {_options.Uri}: {Virsh.FirstError(r)} Start libvirtd and virtlogd (.ci/backends/libvirt.sh start).");
+        }
+        catch (SwarmException ex) when (ex.Kind != SwarmErrorKind.Cancelled)
+        {
+            return ProviderAvailability.No($"libvirt is not reachable at {_options.Uri}: {ex.Message}");
+        }
+        return ProviderAvailability.Yes;
+    }
+
+    // ------------------------------------------------------------------ naming
+
+    /// <summary>8 hex characters identifying a SwarmPS home (its full path).</summary>
+    public static string HomeId(SwarmHome home) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(home.Path))))[..8].ToLowerInvariant();
+
+    public static string DomainName(SwarmHome home, string ticket) => $"{DomainPrefix}{HomeId(home)}-{ticket.ToLowerInvariant()}";
+
+    private static string KeyDirectory(SwarmHome home) => Path.Combine(home.Path, "kvm", "keys");
+
+    private static string Domain(SwarmEnvironment env) => env.InstanceId ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no domain name recorded.", env.Ticket);
+    private static string Meta(SwarmEnvironment env, string key) => env.Metadata.GetValueOrDefault(key) ?? "";
+
+    // ------------------------------------------------------------------ domain type + pool
+
+    /// <summary>
+    /// kvm only when the host really virtualizes: /dev/kvm opens read-write, the CPU advertises VMX/SVM
+    /// (a /dev/kvm without them, e.g. kvm_pvm, hangs stock guests) and libvirt offers a kvm domain.
+    /// Otherwise qemu (TCG). The option forces one or the other.
+    /// </summary>
+    public async Task<string> DomainTypeAsync(CancellationToken ct)
+    {
+        var configured = _options.DomainType.Trim().ToLowerInvariant();
+        if (configured is "kvm" or "qemu") return configured;
+        if (_probedType is not null) return _probedType;
+        var type = "qemu";
+        if (HostHasHardwareVirtualization())
+        {
+            var r = await _virsh.RawAsync(ct, "domcapabilities", "--virttype", "kvm", "--arch", "x86_64").ConfigureAwait(false);
+            if (r.Success) type = "kvm";
+        }
+        return _probedType = type;
+    }
+
+    private static bool HostHasHardwareVirtualization()
+    {
+        try
+        {
+            using (File.Open("/dev/kvm", FileMode.Open, FileAccess.ReadWrite)) { }
+            var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal)) ?? "";
+            var words = flags.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return words.Contains("vmx") || words.Contains("svm");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private string? _poolDir;
+
+    /// <summary>The pool directory; the pool is defined, built and started when libvirt does not know it yet.</summary>
+    public async Task<string> PoolDirectoryAsync(CancellationToken ct)
+    {
+        if (_poolDir is not null) return _poolDir;
+        var info = await _virsh.RawAsync(ct, "pool-dumpxml", _options.PoolName).ConfigureAwait(false);
+        string dir;
+        if (info.Success && Virsh.ParsePoolPath(info.StandardOutput) is { } existing)
+        {
+            dir = existing;
+            if (_options.PoolDirectory is not null && Path.GetFullPath(_options.PoolDirectory) != Path.GetFullPath(dir))
+                throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument,
+                    $"libvirt pool '{_options.PoolName}' points at {dir}, not the configured {_options.PoolDirectory}.", _options.PoolName);
+        }
+        else
+        {
+            dir = Path.GetFullPath(_options.PoolDirectory ?? "/var/lib/swarmps/pool");
+            Directory.CreateDirectory(dir);
+            await _virsh.RunAsync(null, ct, "pool-define-as", _options.PoolName, "dir", "--target", dir).ConfigureAwait(false);
+        }
+        var state = await _virsh.RawAsync(ct, "pool-info", _options.PoolName).ConfigureAwait(false);
+        if (!state.StandardOutput.Split('\n').Any(l => l.StartsWith("State:", StringComparison.Ordinal) && l.Contains("running", StringComparison.Ordinal)))
+        {
+            Directory.CreateDirectory(dir);
+            await _virsh.RunAsync(null, ct, "pool-start", _options.PoolName).ConfigureAwait(false);
+        }
+        return _poolDir = dir;
+    }
+
+    // ------------------------------------------------------------------ create
+
+    public override Task<SwarmEnvironment> PrepareAsync(NewEnvironmentRequest request, ProviderContext context, CancellationToken ct)
+    {
+        var ticket = Names.Ticket(request.Ticket);
+        var imageName = request.Image ?? (request.BaseRef is { Length: > 0 } b && b != "HEAD" ? b : null);
+        if (string.IsNullOrWhiteSpace(imageName))
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
+                $"The kvm provider needs a base image: pass --image / -Image. Registered: {string.Join(", ", context.Registry.ListBaseImages(ProviderName).Select(i => i.Name)) switch { "" => "(none)", var s => s }}.", ticket);
+        var image = context.Registry.RequireBaseImage(imageName);
+        if (!string.Equals(image.Provider, ProviderName, StringComparison.OrdinalIgnoreCase))
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Base image '{image.Name}' is a {image.Provider} image, not a kvm one.", ticket);
+        if (!File.Exists(image.Path))
+            throw new SwarmException(SwarmRegistry.ImageNotFound, SwarmErrorKind.NotFound, $"The file of base image '{image.Name}' ({image.Path}) does not exist.", ticket);
+        var cpus = request.Cpus ?? (image.Cpus > 0 ? image.Cpus : _options.DefaultCpus);
+        var memory = request.MemoryMb ?? (image.MemoryMb > 0 ? image.MemoryMb : _options.DefaultMemoryMb);
+        if (cpus is < 1 or > 256) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"--cpus must be 1-256 (got {cpus}).", ticket);
+        if (memory is < 32 or > 4 * 1024 * 1024) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"--memory-mb must be 32-4194304 (got {memory}).", ticket);
+
+        var domain = DomainName(context.Home, ticket);
+        var keyPath = Path.Combine(KeyDirectory(context.Home), domain);
+        return Task.FromResult(new SwarmEnvironment
+        {
+            Ticket = ticket, Provider = Name, BaseRef = image.Name, InstanceId = domain,
+            Metadata = new Dictionary<string, string>
+            {
+                ["image"] = image.Name, ["basePath"] = image.Path, ["user"] = image.SshUser, ["key"] = keyPath,
+                ["cpus"] = cpus.ToString(CultureInfo.InvariantCulture), ["memoryMb"] = memory.ToString(CultureInfo.InvariantCulture),
+                ["diskGb"] = image.DiskGb.ToString(CultureInfo.InvariantCulture),
+                ["homeId"] = HomeId(context.Home), ["creator"] = ProcessIdentity.Current(),
+            },
+        });
+    }
+
+    public override async Task<SwarmEnvironment> CreateAsync(SwarmEnvironment env, NewEnvironmentRequest request, ProviderContext context, CancellationToken ct)
+    {
+        const string activity = "Creating environment";
+        var domain = Domain(env);
+        var meta = new Dictionary<string, string>(env.Metadata);
+        try
+        {
+            context.Report(activity, $"{env.Ticket}: preparing the storage pool", 5);
+            var pool = await PoolDirectoryAsync(ct).ConfigureAwait(false);
+            var overlay = Path.Combine(pool, domain + ".qcow2");
+            var seed = Path.Combine(pool, domain + "-seed.iso");
+            var serial = Path.Combine(pool, domain + "-serial.log");
+            meta["overlay"] = overlay; meta["seed"] = seed; meta["serialLog"] = serial;
+            if (File.Exists(overlay) || File.Exists(seed))
+                throw new SwarmException(ErrorIds.EnvironmentExists, SwarmErrorKind.AlreadyExists,
+                    $"{overlay} already exists but no environment owns it. 'swarmps repair --fix' removes it.", env.Ticket);
+
+            context.Report(activity, $"{env.Ticket}: qcow2 overlay on {meta["basePath"]}", 10);
+            var args = new List<string> { "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", meta["basePath"], overlay };
+            if (int.TryParse(meta.GetValueOrDefault("diskGb"), out var gb) && gb > 0) args.Add(gb.ToString(CultureInfo.InvariantCulture) + "G");
+            var img = await _virsh.QemuImgAsync(ct, args.ToArray()).ConfigureAwait(false);
+            if (!img.Success) throw Virsh.Failed(img, env.Ticket);
+
+            context.Report(activity, $"{env.Ticket}: SSH key and cloud-init seed", 20);
+            var publicKey = await GenerateKeyAsync(env, meta["key"], ct).ConfigureAwait(false);
+            await BuildSeedAsync(env, publicKey, seed, ct).ConfigureAwait(false);
+
+            var type = await DomainTypeAsync(ct).ConfigureAwait(false);
+            meta["domainType"] = type;
+            var xml = KvmDomainXml.Build(new KvmDomainSpec
+            {
+                Name = domain, Ticket = env.Ticket, Type = type,
+                Cpus = int.Parse(meta["cpus"], CultureInfo.InvariantCulture), MemoryMb = int.Parse(meta["memoryMb"], CultureInfo.InvariantCulture),
+                DiskPath = overlay, SeedPath = seed, SerialLogPath = serial, Network = _options.Network,
+                KernelPath = _options.KernelPath, InitrdPath = _options.InitrdPath, KernelCommandLine = _options.KernelCommandLine,
+                HomeId = meta["homeId"], HomePath = Path.GetFullPath(context.Home.Path),
+            });
+            context.Report(activity, $"{env.Ticket}: defining domain {domain} ({type})", 30);
+            var xmlFile = Path.Combine(pool, domain + ".xml.tmp");
+            await File.WriteAllTextAsync(xmlFile, xml, ct).ConfigureAwait(false);
+            try { await _virsh.RunAsync(env.Ticket, ct, "define", xmlFile).ConfigureAwait(false); }
+            finally { TryDelete(xmlFile); }
+
+            context.Report(activity, $"{env.Ticket}: starting {domain}", 40);
+            await _virsh.RunAsync(env.Ticket, ct, "start", domain).ConfigureAwait(false);
+            var ready = env.With(metadata: meta);
+            var address = await WaitReadyAsync(ready, context, activity, ct).ConfigureAwait(false);
+            meta.Remove("creator");
+            context.Report(activity, $"{env.Ticket}: ready{(address is null ? "" : " at " + address)}", 100);
+            return env.With(status: EnvironmentStatus.Running, metadata: meta, address: address ?? "");
+        }
+        catch
+        {
+            await DeleteEverythingAsync(env.With(metadata: meta), CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<string> GenerateKeyAsync(SwarmEnvironment env, string keyPath, CancellationToken ct)
+    {
+        SwarmHome.EnsurePrivateDirectory(Path.GetDirectoryName(Path.GetDirectoryName(keyPath)!)!);
+        SwarmHome.EnsurePrivateDirectory(Path.GetDirectoryName(keyPath)!);
+        TryDelete(keyPath); TryDelete(keyPath + ".pub");
+        var r = await _virsh.ToolAsync("ssh-keygen", new[] { "-q", "-t", "ed25519", "-N", "", "-C", "swarmps-" + env.Ticket, "-f", keyPath }, ct).ConfigureAwait(false);
+        if (!r.Success) throw Virsh.Failed(r, env.Ticket);
+        SwarmHome.MakeFilePrivate(keyPath);
+        return await File.ReadAllTextAsync(keyPath + ".pub", ct).ConfigureAwait(false);
+    }
+
+    private async Task BuildSeedAsync(SwarmEnvironment env, string publicKey, string iso, CancellationToken ct)
+    {
+        var tool = CloudInitSeed.FindIsoTool() ?? throw new SwarmException(ErrorIds.ProviderUnavailable, SwarmErrorKind.Unavailable,
+            "No ISO tool for the cloud-init seed: install genisoimage (or xorriso).", env.Ticket);
+        var dir = Path.Combine(Path.GetTempPath(), "swarmps-seed-" + Guid.NewGuid().ToString("N"));
+        SwarmHome.EnsurePrivateDirectory(dir);
+        try
+        {
+            var host = CloudInitSeed.HostName(env.Ticket);
+            await File.WriteAllTextAsync(Path.Combine(dir, "meta-data"), CloudInitSeed.MetaData(Domain(env) + "-" + Guid.NewGuid().ToString("N")[..8], host), ct).ConfigureAwait(false);
+            await File.WriteAllTextAsync(Path.Combine(dir, "user-data"), CloudInitSeed.UserData(host, Meta(env, "user"), publicKey, EnvironmentVariables.For(env)), ct).ConfigureAwait(false);
+            var r = await _virsh.ToolAsync(tool, CloudInitSeed.IsoArguments(tool, dir, iso), ct).ConfigureAwait(false);
+            if (!r.Success) throw Virsh.Failed(r, env.Ticket);
+        }
+        finally
+        {
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>Waits per <see cref="KvmOptions.WaitFor"/>; returns the guest's IPv4 when it was awaited.</summary>
+    private async Task<string?> WaitReadyAsync(SwarmEnvironment env, ProviderContext? context, string activity, CancellationToken ct)
+    {
+        var domain = Domain(env);
+        var state = await DomStateAsync(domain, ct).ConfigureAwait(false);
+        if (state != "running")
+            throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed,
+                $"'{env.Ticket}': domain {domain} is '{state}' right after start. Check {Meta(env, "serialLog")} and /var/log/libvirt/qemu/{domain}.log.", env.Ticket);
+        if (_options.WaitFor == KvmWaitFor.Running) return null;
+
+        var sw = Stopwatch.StartNew();
+        string? ip = null;
+        while (ip is null)
+        {
+            ip = await AddressAsync(domain, ct).ConfigureAwait(false);
+            if (ip is not null) break;
+            if (sw.Elapsed > _options.AddressTimeout)
+                throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed,
+                    $"'{env.Ticket}': no IPv4 lease for domain {domain} on network '{_options.Network}' after {_options.AddressTimeout.TotalSeconds:0} s. " +
+                    $"Check: the guest console log {Meta(env, "serialLog")}; 'virsh -c {_options.Uri} domifaddr {domain} --source lease'; " +
+                    $"'virsh -c {_options.Uri} net-info {_options.Network}' is active; the image runs a DHCP client and cloud-init (NoCloud).", env.Ticket);
+            context?.Report(activity, $"{env.Ticket}: waiting for an IP address ({sw.Elapsed.TotalSeconds:0} s)", 50);
+            await Task.Delay(500, ct).ConfigureAwait(false);
+        }
+        var sshStart = Stopwatch.StartNew();
+        while (true)
+        {
+            context?.Report(activity, $"{env.Ticket}: waiting for SSH at {ip} ({sw.Elapsed.TotalSeconds:0} s)", 75);
+            var r = await _virsh.ToolAsync("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), ip, new[] { "true" }, null, 3), ct, null, TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+            if (r.Success) return ip;
+            if (sshStart.Elapsed > _options.SshTimeout)
+                throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed,
+                    $"'{env.Ticket}': {ip} got a lease but 'ssh {Meta(env, "user")}@{ip}' with key {Meta(env, "key")} did not work within {_options.SshTimeout.TotalSeconds:0} s (last error: {Virsh.FirstError(r)}). " +
+                    $"Check: the guest console log {Meta(env, "serialLog")}; that the image runs an SSH server and cloud-init applied the seed (user '{Meta(env, "user")}').", env.Ticket);
+            await Task.Delay(1000, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The first IPv4 of the domain's DHCP lease, or null.</summary>
+    public async Task<string?> AddressAsync(string domain, CancellationToken ct)
+    {
+        var r = await _virsh.RawAsync(ct, "domifaddr", domain, "--source", "lease").ConfigureAwait(false);
+        return r.Success ? Virsh.ParseFirstIPv4(r.StandardOutput) : null;
+    }
+
+    /// <summary>domstate's first line; "" when the domain does not exist.</summary>
+    public async Task<string> DomStateAsync(string domain, CancellationToken ct)
+    {
+        var r = await _virsh.RawAsync(ct, "domstate", domain).ConfigureAwait(false);
+        if (r.Success) return Virsh.ParseDomState(r.StandardOutput);
+        if (Virsh.IsNoDomain(r)) return "";
+        throw Virsh.Failed(r, domain);
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    public override async Task<EnvironmentStatus> GetStatusAsync(SwarmEnvironment env, CancellationToken ct)
+    {
+        if (env.Status == EnvironmentStatus.Creating) return EnvironmentStatus.Creating;
+        if (env.InstanceId is null) return EnvironmentStatus.Missing;
+        var state = await DomStateAsync(env.InstanceId, ct).ConfigureAwait(false);
+        return state.Length == 0 ? EnvironmentStatus.Missing : Virsh.MapState(state);
+    }
+
+    public override async Task<SwarmEnvironment> StartAsync(SwarmEnvironment env, ProviderContext context, CancellationToken ct)
+    {
+        var domain = Domain(env);
+        var state = await RequireDomainAsync(env, ct).ConfigureAwait(false);
+        if (state == "paused") await _virsh.RunAsync(env.Ticket, ct, "resume", domain).ConfigureAwait(false);
+        else if (Virsh.MapState(state) != EnvironmentStatus.Running)
+        {
+            context.Report("Starting environment", $"{env.Ticket}: starting {domain}", 10);
+            await _virsh.RunAsync(env.Ticket, ct, "start", domain).ConfigureAwait(false);
+        }
+        var ip = await WaitReadyAsync(env, context, "Starting environment", ct).ConfigureAwait(false);
+        return env.With(status: EnvironmentStatus.Running, address: ip ?? env.Address);
+    }
+
+    /// <summary>ACPI shutdown, polled until the domain is off; destroyed when that takes longer than the shutdown timeout.</summary>
+    public override async Task<SwarmEnvironment> StopAsync(SwarmEnvironment env, ProviderContext context, CancellationToken ct)
+    {
+        await StopDomainAsync(env, force: false, context, ct).ConfigureAwait(false);
+        return env.With(status: EnvironmentStatus.Stopped);
+    }
+
+    /// <summary>Stops the domain; <paramref name="force"/> skips the ACPI shutdown.</summary>
+    public async Task StopDomainAsync(SwarmEnvironment env, bool force, ProviderContext? context, CancellationToken ct)
+    {
+        var domain = Domain(env);
+        var state = await RequireDomainAsync(env, ct).ConfigureAwait(false);
+        if (state == "shut off") return;
+        if (!force && state is "running" or "idle" or "blocked")
+        {
+            context?.Report("Stopping environment", $"{env.Ticket}: ACPI shutdown of {domain}", 10);
+            var r = await _virsh.RawAsync(ct, "shutdown", domain, "--mode", "acpi").ConfigureAwait(false);
+            if (r.Success)
+            {
+                var sw = Stopwatch.StartNew();
+                while (sw.Elapsed < _options.ShutdownTimeout)
+                {
+                    if (await DomStateAsync(domain, ct).ConfigureAwait(false) is "shut off" or "") return;
+                    await Task.Delay(250, ct).ConfigureAwait(false);
+                }
+            }
+            context?.Report("Stopping environment", $"{env.Ticket}: no ACPI shutdown within {_options.ShutdownTimeout.TotalSeconds:0} s; destroying {domain}", 80);
+        }
+        var d = await _virsh.RawAsync(ct, "destroy", domain).ConfigureAwait(false);
+        if (!d.Success && await DomStateAsync(domain, ct).ConfigureAwait(false) is not ("shut off" or "")) throw Virsh.Failed(d, env.Ticket);
+    }
+
+    private async Task<string> RequireDomainAsync(SwarmEnvironment env, CancellationToken ct)
+    {
+        var state = await DomStateAsync(Domain(env), ct).ConfigureAwait(false);
+        if (state.Length == 0)
+            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
+                $"Domain {env.InstanceId} of '{env.Ticket}' does not exist in {_options.Uri}. 'swarmps repair' reconciles the registry.", env.Ticket);
+        return state;
+    }
+
+    public override async Task RemoveAsync(SwarmEnvironment env, RemoveOptions options, ProviderContext context, CancellationToken ct)
+    {
+        context.Report("Removing environment", $"{env.Ticket}: removing domain {env.InstanceId}", 10);
+        await DeleteEverythingAsync(env, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Domain (with its snapshot metadata), overlay, seed, serial log and key; never the base image. Idempotent.</summary>
+    private async Task DeleteEverythingAsync(SwarmEnvironment env, CancellationToken ct)
+    {
+        if (env.InstanceId is { } domain)
+        {
+            var state = await DomStateAsync(domain, ct).ConfigureAwait(false);
+            if (state.Length > 0)
+            {
+                if (state != "shut off") await _virsh.RawAsync(ct, "destroy", domain).ConfigureAwait(false);
+                var u = await _virsh.RawAsync(ct, "undefine", domain, "--snapshots-metadata").ConfigureAwait(false);
+                if (!u.Success && !Virsh.IsNoDomain(u)) throw Virsh.Failed(u, env.Ticket);
+            }
+        }
+        var basePath = Meta(env, "basePath");
+        foreach (var key in new[] { "overlay", "seed", "serialLog" })
+        {
+            var f = Meta(env, key);
+            if (f.Length > 0 && !string.Equals(Path.GetFullPath(f), basePath.Length > 0 ? Path.GetFullPath(basePath) : "", StringComparison.Ordinal)) TryDelete(f);
+        }
+        if (Meta(env, "key") is { Length: > 0 } k) { TryDelete(k); TryDelete(k + ".pub"); }
+        if (Meta(env, "overlay").Length > 0) await _virsh.RawAsync(ct, "pool-refresh", _options.PoolName).ConfigureAwait(false);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { if (File.Exists(path)) File.Delete(path); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    // ------------------------------------------------------------------ checkpoints (internal snapshots)
+
+    public override async Task<string> CheckpointAsync(SwarmEnvironment env, string name, ProviderContext context, CancellationToken ct)
+    {
+        Names.Checkpoint(name);
+        var domain = Domain(env);
+        await RequireDomainAsync(env, ct).ConfigureAwait(false);
+        context.Report("Checkpoint", $"{env.Ticket}: internal snapshot {name} of {domain}", 10);
+        await _virsh.RunAsync(env.Ticket, ct, "snapshot-create-as", domain, name, "SwarmPS checkpoint of " + env.Ticket, "--atomic").ConfigureAwait(false);
+        return name;
+    }
+
+    /// <summary>Reverts to the snapshot; the domain ends in the state it had before (running stays running, off stays off).</summary>
+    public override async Task RestoreAsync(SwarmEnvironment env, SwarmCheckpoint checkpoint, ProviderContext context, CancellationToken ct)
+    {
+        var domain = Domain(env);
+        var before = await RequireDomainAsync(env, ct).ConfigureAwait(false);
+        var reference = checkpoint.ProviderReference ?? checkpoint.Name;
+        Names.Checkpoint(reference);
+        if (!(await ListCheckpointsAsync(env, ct).ConfigureAwait(false)).Contains(reference, StringComparer.Ordinal))
+            throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound, $"Domain {domain} has no snapshot '{reference}'. 'swarmps repair' reconciles checkpoints.", env.Ticket);
+        var running = Virsh.MapState(before) == EnvironmentStatus.Running;
+        context.Report("Restore", $"{env.Ticket}: reverting {domain} to {reference}", 10);
+        if (running) await _virsh.RunAsync(env.Ticket, ct, "snapshot-revert", domain, reference, "--running").ConfigureAwait(false);
+        else
+        {
+            await _virsh.RunAsync(env.Ticket, ct, "snapshot-revert", domain, reference).ConfigureAwait(false);
+            if (await DomStateAsync(domain, ct).ConfigureAwait(false) is not ("shut off" or "")) await _virsh.RawAsync(ct, "destroy", domain).ConfigureAwait(false);
+        }
+    }
+
+    public override async Task<IReadOnlyList<string>> ListCheckpointsAsync(SwarmEnvironment env, CancellationToken ct)
+    {
+        if (env.InstanceId is null) return Array.Empty<string>();
+        var r = await _virsh.RawAsync(ct, "snapshot-list", env.InstanceId, "--name").ConfigureAwait(false);
+        if (!r.Success)
+        {
+            if (Virsh.IsNoDomain(r)) return Array.Empty<string>();
+            throw Virsh.Failed(r, env.Ticket);
+        }
+        return Virsh.ParseNames(r.StandardOutput);
+    }
+
+    public override async Task RemoveCheckpointAsync(SwarmEnvironment env, SwarmCheckpoint checkpoint, ProviderContext context, CancellationToken ct)
+    {
+        var reference = checkpoint.ProviderReference ?? checkpoint.Name;
+        Names.Checkpoint(reference);
+        if (!(await ListCheckpointsAsync(env, ct).ConfigureAwait(false)).Contains(reference, StringComparer.Ordinal)) return;
+        await _virsh.RunAsync(env.Ticket, ct, "snapshot-delete", Domain(env), reference).ConfigureAwait(false);
+    }
+
+    // ------------------------------------------------------------------ access
+
+    public override async Task<SwarmConnection> GetConnectionAsync(SwarmEnvironment env, CancellationToken ct)
+    {
+        var ip = env.InstanceId is null ? null : await AddressAsync(env.InstanceId, ct).ConfigureAwait(false);
+        return new SwarmConnection
+        {
+            Ticket = env.Ticket, Provider = Name, Host = ip ?? (string.IsNullOrEmpty(env.Address) ? null : env.Address), Port = 22,
+            User = Meta(env, "user"), KeyPath = Meta(env, "key"),
+        };
+    }
+
+    public override async Task<SwarmExecResult> ExecAsync(SwarmEnvironment env, IReadOnlyList<string> command, string? standardInput, ProviderContext context, CancellationToken ct)
+    {
+        var host = await RequireHostAsync(env, ct).ConfigureAwait(false);
+        var r = await _runner.RunAsync(new ProcessSpec("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), host, command, EnvironmentVariables.For(env)))
+        {
+            StandardInput = standardInput,
+        }, ct).ConfigureAwait(false);
+        return new SwarmExecResult { Ticket = env.Ticket, ExitCode = r.ExitCode, StandardOutput = r.StandardOutput, StandardError = r.StandardError };
+    }
+
+    private async Task<string> RequireHostAsync(SwarmEnvironment env, CancellationToken ct)
+    {
+        var c = await GetConnectionAsync(env, ct).ConfigureAwait(false);
+        return c.Host ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
+            $"'{env.Ticket}' has no IP address (domain {env.InstanceId} has no DHCP lease on '{_options.Network}'). Is it running? 'swarmps env start {env.Ticket}'.", env.Ticket);
+    }
+
+    /// <summary>ssh to the address recorded at readiness; the agent's variables are set on the remote command line.</summary>
+    public override AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables)
+    {
+        if (string.IsNullOrEmpty(env.Address))
+            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no recorded IP address; start it (with readiness) first.", env.Ticket);
+        var vars = new Dictionary<string, string>(EnvironmentVariables.For(env), StringComparer.Ordinal);
+        foreach (var (k, v) in variables) vars[k] = v;
+        return new AgentLaunchPlan("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), env.Address, argv, vars), null, new Dictionary<string, string>());
+    }
+
+    // ------------------------------------------------------------------ repair
+
+    public override async Task<IReadOnlyList<SwarmRepairItem>> RepairAsync(IReadOnlyList<SwarmEnvironment> owned, bool fix, ProviderContext context, CancellationToken ct)
+    {
+        var items = new List<SwarmRepairItem>();
+        var prefix = $"{DomainPrefix}{HomeId(context.Home)}-";
+        var home = Path.GetFullPath(context.Home.Path);
+        var list = await _virsh.RunAsync(null, ct, "list", "--all", "--name").ConfigureAwait(false);
+        // Ours: our prefix AND our label (a domain someone else named swarm-... is never touched).
+        var domains = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in Virsh.ParseNames(list).Where(n => n.StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            var x = await _virsh.RawAsync(ct, "dumpxml", "--inactive", name).ConfigureAwait(false);
+            if (x.Success && KvmDomainXml.ReadLabel(x.StandardOutput) is { } label && label.Home == home) domains.Add(name);
+        }
+        var rowDomains = new HashSet<string>(owned.Select(e => e.InstanceId ?? ""), StringComparer.Ordinal);
+
+        foreach (var env in owned)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (env.Status == EnvironmentStatus.Creating)
+            {
+                if (ProcessIdentity.IsAlive(env.Metadata.GetValueOrDefault("creator"))) continue;
+                var full = await WithPathsAsync(env, context.Home, ct).ConfigureAwait(false);
+                if (fix) { await DeleteEverythingAsync(full, ct).ConfigureAwait(false); context.Registry.DeleteEnvironment(env.Ticket); }
+                items.Add(Item(RepairIssueKind.IncompleteCreate, env.Ticket, env.InstanceId, "The process creating this VM died before it finished.", "remove the domain, overlay, seed, key and row", fix));
+                continue;
+            }
+            if (env.InstanceId is null || !domains.Contains(env.InstanceId))
+            {
+                if (fix) { await DeleteEverythingAsync(env, ct).ConfigureAwait(false); context.Registry.DeleteEnvironment(env.Ticket); }
+                items.Add(Item(RepairIssueKind.DanglingRow, env.Ticket, env.InstanceId, $"Domain {env.InstanceId} no longer exists in {_options.Uri}.", "delete the row and the environment's files", fix));
+                continue;
+            }
+            var live = Virsh.MapState(await DomStateAsync(env.InstanceId, ct).ConfigureAwait(false));
+            if (live != env.Status && live is EnvironmentStatus.Running or EnvironmentStatus.Stopped)
+            {
+                if (fix) context.Registry.Update(env.With(status: live));
+                items.Add(Item(RepairIssueKind.StatusDrift, env.Ticket, env.InstanceId, $"The registry says {env.Status}; the domain is {live}.", $"record {live}", fix));
+            }
+            var rows = context.Registry.ListCheckpoints(env.Ticket);
+            var snaps = await ListCheckpointsAsync(env, ct).ConfigureAwait(false);
+            foreach (var cp in rows.Where(c => !snaps.Contains(c.ProviderReference ?? c.Name, StringComparer.Ordinal)))
+            {
+                if (fix) context.Registry.DeleteCheckpoint(env.Ticket, cp.Name);
+                items.Add(Item(RepairIssueKind.DanglingCheckpoint, env.Ticket, cp.ProviderReference, $"Checkpoint '{cp.Name}' has no snapshot in {env.InstanceId}.", "delete the checkpoint row", fix));
+            }
+            var refs = new HashSet<string>(rows.Select(c => c.ProviderReference ?? c.Name), StringComparer.Ordinal);
+            foreach (var s in snaps.Where(s => !refs.Contains(s)))
+            {
+                if (fix) await _virsh.RawAsync(ct, "snapshot-delete", env.InstanceId, s).ConfigureAwait(false);
+                items.Add(Item(RepairIssueKind.OrphanCheckpoint, env.Ticket, s, $"Snapshot '{s}' of {env.InstanceId} has no checkpoint row.", "delete the snapshot", fix));
+            }
+        }
+
+        foreach (var d in domains.Where(d => !rowDomains.Contains(d)))
+        {
+            var ticket = d[prefix.Length..];
+            if (context.Registry.GetEnvironment(Names.IsValid(ticket) ? ticket : "_") is { } row && row.InstanceId == d) continue; // created meanwhile
+            var orphan = await WithPathsAsync(new SwarmEnvironment { Ticket = ticket, Provider = Name, InstanceId = d }, context.Home, ct).ConfigureAwait(false);
+            if (fix) await DeleteEverythingAsync(orphan, ct).ConfigureAwait(false);
+            items.Add(Item(RepairIssueKind.Orphan, Names.IsValid(ticket) ? ticket : null, d, "A SwarmPS domain that no registry row owns.", "destroy and undefine it, delete its overlay, seed and key", fix));
+        }
+        // Files of ours in the pool that neither a domain nor a row owns (a create killed before define).
+        var pool = await PoolDirectoryAsync(ct).ConfigureAwait(false);
+        if (Directory.Exists(pool))
+            foreach (var f in Directory.EnumerateFiles(pool, prefix + "*"))
+            {
+                var stem = Path.GetFileName(f);
+                var owner = domains.Concat(rowDomains).FirstOrDefault(d => d.Length > 0 && (stem == d + ".qcow2" || stem.StartsWith(d + "-", StringComparison.Ordinal) || stem.StartsWith(d + ".", StringComparison.Ordinal)));
+                if (owner is not null) continue;
+                if (fix) TryDelete(f);
+                items.Add(Item(RepairIssueKind.Orphan, null, f, "A file in the SwarmPS pool that no environment owns.", "delete it", fix));
+            }
+        return items;
+    }
+
+    /// <summary>Fills in the file paths derived from the domain name (for rows or orphans created before they were recorded).</summary>
+    private async Task<SwarmEnvironment> WithPathsAsync(SwarmEnvironment env, SwarmHome home, CancellationToken ct)
+    {
+        var pool = await PoolDirectoryAsync(ct).ConfigureAwait(false);
+        var d = Domain(env);
+        var meta = new Dictionary<string, string>(env.Metadata)
+        {
+            ["overlay"] = Path.Combine(pool, d + ".qcow2"), ["seed"] = Path.Combine(pool, d + "-seed.iso"), ["serialLog"] = Path.Combine(pool, d + "-serial.log"),
+            ["key"] = Path.Combine(KeyDirectory(home), d),
+        };
+        return env.With(metadata: meta);
+    }
+
+    private SwarmRepairItem Item(RepairIssueKind kind, string? ticket, string? path, string description, string action, bool fixedIt) =>
+        new() { Kind = kind, Provider = Name, Ticket = ticket, Path = path, Description = description, Action = action, Fixed = fixedIt };
+}
