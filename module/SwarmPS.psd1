@@ -15,25 +15,35 @@
     FormatsToProcess     = @('SwarmPS.format.ps1xml')
 
     CmdletsToExport      = @(
+        'Add-SwarmTask'
         'Checkpoint-SwarmEnvironment'
         'Get-SwarmAgent'
         'Get-SwarmAgentProfile'
         'Get-SwarmCheckpoint'
         'Get-SwarmDiff'
         'Get-SwarmEnvironment'
+        'Get-SwarmEvent'
         'Get-SwarmProvider'
+        'Get-SwarmTask'
+        'Invoke-SwarmDecomposition'
+        'Invoke-SwarmQueue'
+        'Invoke-SwarmWorkflow'
         'Merge-SwarmEnvironment'
         'New-SwarmEnvironment'
         'Receive-SwarmAgentOutput'
         'Remove-SwarmCheckpoint'
         'Remove-SwarmEnvironment'
+        'Remove-SwarmTask'
         'Repair-SwarmRegistry'
         'Restore-SwarmEnvironment'
         'Send-SwarmAgentMessage'
         'Start-SwarmAgent'
         'Start-SwarmEnvironment'
+        'Start-SwarmQueue'
         'Stop-SwarmAgent'
         'Stop-SwarmEnvironment'
+        'Stop-SwarmQueue'
+        'Stop-SwarmTask'
         'Wait-SwarmAgent'
     )
     FunctionsToExport    = @()
@@ -42,10 +52,10 @@
 
     PrivateData          = @{
         PSData = @{
-            Tags         = @('Agents', 'AI', 'Git', 'Worktree', 'Sandbox', 'Isolation', 'Checkpoint', 'DevOps', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
+            Tags         = @('Agents', 'AI', 'Git', 'Worktree', 'Sandbox', 'Isolation', 'Checkpoint', 'TaskQueue', 'Workflow', 'DevOps', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
             ProjectUri   = 'https://github.com/swarmps/SwarmPS'
             LicenseUri   = 'https://github.com/swarmps/SwarmPS/blob/main/LICENSE'
-            ReleaseNotes = 'First module release: environments on the git worktree provider (New, Get, Start, Stop, Remove), checkpoints (Checkpoint, Restore, Get, Remove), Get-SwarmDiff, Merge-SwarmEnvironment, Get-SwarmProvider and Repair-SwarmRegistry. See CHANGELOG.md.'
+            ReleaseNotes = 'First module release: environments on the git worktree provider (New, Get, Start, Stop, Remove), checkpoints (Checkpoint, Restore, Get, Remove), Get-SwarmDiff, Merge-SwarmEnvironment, Get-SwarmProvider and Repair-SwarmRegistry; agents (Start, Get, Wait, Stop, Send, Receive); the durable task queue (Add, Get, Stop, Remove-SwarmTask; Invoke, Start, Stop-SwarmQueue), YAML workflows (Invoke-SwarmWorkflow), LLM decomposition (Invoke-SwarmDecomposition) and the event log (Get-SwarmEvent). See CHANGELOG.md.'
         }
     }
 }

@@ -102,6 +102,14 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
             return null;
         });
 
+    /// <summary>
+    /// Runs a Core call that hands out results while it runs (for example the scheduler's
+    /// <c>OnTaskFinished</c>, called on the scheduler's thread): whatever it passes to
+    /// <see cref="IPipelineOutput.Write"/> or <see cref="IPipelineOutput.Verbose"/> from any thread is
+    /// written from this (the pipeline) thread as it arrives; the call's result is returned here.
+    /// </summary>
+    protected T RunWithOutput<T>(Func<IProgress<SwarmProgress>, IPipelineOutput, CancellationToken, Task<T>> work) => Drain((sink, ct) => work(sink, sink, ct));
+
     private T Drain<T>(Func<MessageSink, CancellationToken, Task<T>> work)
     {
         var queue = new BlockingCollection<PipelineMessage>();
@@ -300,7 +308,7 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
     internal readonly record struct PipelineMessage(MessageKind Kind, string Text, SwarmProgress Progress, object? Item = null);
 
     /// <summary>Receives progress and process calls on any thread and queues them for the pipeline thread.</summary>
-    internal sealed class MessageSink : IProgress<SwarmProgress>, IProcessLog
+    internal sealed class MessageSink : IProgress<SwarmProgress>, IProcessLog, IPipelineOutput
     {
         private readonly BlockingCollection<PipelineMessage> _queue;
 
@@ -310,6 +318,10 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
 
         /// <summary>An output object for the pipeline (from <see cref="Stream{T}"/>).</summary>
         public void Item(object? value) => Add(new PipelineMessage(MessageKind.Item, "", default, value));
+
+        public void Write(object? value) => Item(value);
+
+        public void Verbose(string text) => Add(new PipelineMessage(MessageKind.Verbose, text, default));
 
         public void ProcessStarting(ProcessSpec spec) =>
             Add(new PipelineMessage(MessageKind.Verbose, spec.WorkingDirectory is null ? spec.Display : $"{spec.Display}  (in {spec.WorkingDirectory})", default));
@@ -325,4 +337,17 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
             catch (InvalidOperationException) { } // completed or disposed: the cmdlet is no longer listening
         }
     }
+}
+
+/// <summary>
+/// Hands output objects and verbose lines from any thread to the pipeline thread (see
+/// <see cref="SwarmCmdlet"/>'s RunWithOutput). Never call WriteObject/WriteVerbose off the pipeline thread.
+/// </summary>
+public interface IPipelineOutput
+{
+    /// <summary>An object for the pipeline, written in order of arrival.</summary>
+    void Write(object? item);
+
+    /// <summary>A verbose line (never a secret).</summary>
+    void Verbose(string text);
 }

@@ -21,6 +21,8 @@ public class StaticModuleTests
         "Get-SwarmDiff", "Merge-SwarmEnvironment", "Get-SwarmProvider", "Repair-SwarmRegistry",
         "Start-SwarmAgent", "Get-SwarmAgent", "Wait-SwarmAgent", "Stop-SwarmAgent", "Send-SwarmAgentMessage",
         "Receive-SwarmAgentOutput", "Get-SwarmAgentProfile",
+        "Add-SwarmTask", "Get-SwarmTask", "Stop-SwarmTask", "Remove-SwarmTask", "Invoke-SwarmQueue", "Start-SwarmQueue", "Stop-SwarmQueue",
+        "Invoke-SwarmWorkflow", "Invoke-SwarmDecomposition", "Get-SwarmEvent",
     };
 
     [Fact]
@@ -162,7 +164,8 @@ public class StaticModuleTests
     public void About_topic_explains_the_concepts()
     {
         var about = File.ReadAllText(Path.Combine(Repo.HelpDir, "about_SwarmPS.md"));
-        foreach (var concept in new[] { "ticket", "provider", "checkpoint", "registry", "SWARMPS_HOME" })
+        foreach (var concept in new[] { "ticket", "provider", "checkpoint", "registry", "SWARMPS_HOME",
+                     "## The task queue", "### Priorities", "### Dependencies", "### Retries", "-RunAfterFailure", "Invoke-SwarmQueue", "## Events", "Get-SwarmEvent -Follow" })
             about.Should().Contain(concept);
     }
 

@@ -167,3 +167,34 @@ public sealed class AgentProfileCompleter : IArgumentCompleter
         }
     }
 }
+
+/// <summary>
+/// Completes task ids from the registry (sorted by id). The tooltip shows the status, priority and
+/// title; the registry is opened only if it exists.
+/// </summary>
+public sealed class TaskIdCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var tasks = Tasks(null);
+        var tips = tasks.GroupBy(t => t.Id, StringComparer.OrdinalIgnoreCase)
+            .ToDictionary(g => g.Key, g => $"{g.First().Id}  {g.First().Status}  {g.First().Priority}  {g.First().Title}", StringComparer.OrdinalIgnoreCase);
+        return CompletionMatch.Results(CompletionMatch.Filter(tasks.Select(t => t.Id), wordToComplete), v => tips.GetValueOrDefault(v, v));
+    }
+
+    public static IReadOnlyList<string> Complete(string? wordToComplete, string? home = null) =>
+        CompletionMatch.Filter(Tasks(home).Select(t => t.Id), wordToComplete);
+
+    private static IReadOnlyList<Core.Tasks.SwarmTask> Tasks(string? home)
+    {
+        try
+        {
+            var registry = CompletionMatch.OpenExisting(home);
+            return registry is null ? Array.Empty<Core.Tasks.SwarmTask>() : registry.ListTasks();
+        }
+        catch (Exception)
+        {
+            return Array.Empty<Core.Tasks.SwarmTask>();
+        }
+    }
+}

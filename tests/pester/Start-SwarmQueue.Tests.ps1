@@ -1,0 +1,60 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
+    . (Join-Path $PSScriptRoot 'AgentTestHelpers.ps1')
+    . (Join-Path $PSScriptRoot 'TaskTestHelpers.ps1')
+    Initialize-TestEnvironment
+    Initialize-AgentTestEnvironment
+    New-SwarmEnvironment -Ticket 'STARTQ-1' | Out-Null
+}
+AfterAll {
+    Stop-SwarmQueue -WarningAction SilentlyContinue -Confirm:$false
+    Reset-TestEnvironment
+}
+
+Describe 'Start-SwarmQueue' {
+    It 'starts nothing when the queue is empty, and says so' {
+        $status = Start-SwarmQueue -WarningVariable warn -WarningAction SilentlyContinue
+        $warn | Should -Not -BeNullOrEmpty
+        $status | Should -BeOfType ([SwarmPS.Core.Tasks.SwarmQueueStatus])
+        $status.Running | Should -BeFalse
+    }
+
+    It 'starts a detached scheduler that runs the queue and exits when it has drained' {
+        $task = Add-SwarmTask -Title 'detached' -Prompt 'x' -Ticket 'STARTQ-1' -Profile command -Command (Get-FakeCommand)
+        $status = Start-SwarmQueue -MaxParallel 2
+        $status.Running | Should -BeTrue
+        $status.ProcessId | Should -BeGreaterThan 0
+        $status.ProcessId | Should -Not -Be $PID
+        (Wait-TaskStatus -Id $task.Id -Status 'Succeeded').Status | Should -Be 'Succeeded'
+        Wait-QueueStopped
+    }
+
+    It 'serves tasks added later with -Continuous, refuses a second scheduler, and stops on request' {
+        $status = Start-SwarmQueue -MaxParallel 1 -Continuous
+        try {
+            $status.Running | Should -BeTrue
+            $status.LogDirectory | Should -Not -BeNullOrEmpty
+            { Start-SwarmQueue -Continuous } | Should -Throw -ErrorId 'SchedulerRunning'
+            { Invoke-SwarmQueue } | Should -Throw -ErrorId 'SchedulerRunning'
+            $later = Add-SwarmTask -Title 'added later' -Prompt 'x' -Ticket 'STARTQ-1' -Profile command -Command (Get-FakeCommand)
+            (Wait-TaskStatus -Id $later.Id -Status 'Succeeded').Status | Should -Be 'Succeeded'
+        }
+        finally {
+            Stop-SwarmQueue
+        }
+        (Stop-SwarmQueue -PassThru -WarningAction SilentlyContinue).Running | Should -BeFalse
+    }
+
+    It 'formats the status as a table and as a list' {
+        $status = Stop-SwarmQueue -PassThru -WarningAction SilentlyContinue
+        $status | Format-Table | Out-String | Should -Match 'Running'
+        $status | Format-List | Out-String | Should -Match 'LogDirectory'
+    }
+
+    It 'starts nothing with -WhatIf' {
+        Add-SwarmTask -Title 'waits' -Prompt 'x' -Ticket 'STARTQ-1' -Profile command -Command (Get-FakeCommand) | Out-Null
+        Start-SwarmQueue -WhatIf | Should -BeNullOrEmpty
+        (Stop-SwarmQueue -PassThru -WarningAction SilentlyContinue).Running | Should -BeFalse
+        Get-SwarmTask -Status Queued | Stop-SwarmTask
+    }
+}
