@@ -10,7 +10,11 @@ namespace SwarmPS.Core.Tasks;
 public sealed class SchedulerOptions
 {
     public int MaxParallel { get; init; } = 4;
-    /// <summary>How often running agents are checked when nothing else happens.</summary>
+    /// <summary>
+    /// The longest wait between checks when nothing happens. After a change the scheduler checks
+    /// again within a few milliseconds and backs off (doubling) to this interval while idle, so
+    /// short tasks are picked up fast and long ones cost almost nothing.
+    /// </summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
     /// <summary>Called on the scheduler's thread for each task that ends while it runs.</summary>
     public Action<SwarmTask>? OnTaskFinished { get; init; }
@@ -40,6 +44,7 @@ public sealed class QueueScheduler
 {
     public const string LeaseName = "scheduler";
     private static readonly TimeSpan LeaseTtl = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MinDelay = TimeSpan.FromMilliseconds(10);
 
     private readonly SwarmService _swarm;
     private readonly Dictionary<string, DateTime> _nextLivenessCheck = new(StringComparer.Ordinal);
@@ -60,6 +65,7 @@ public sealed class QueueScheduler
         control.ClearStopRequest();
         var sw = Stopwatch.StartNew();
         var lastRenew = DateTime.UtcNow;
+        var idleDelay = TimeSpan.Zero;
         var lastEvent = LastEventId();
         var lastHookEvent = lastEvent;
         await using var hooks = _swarm.Config.Webhooks.Count > 0 ? new Events.WebhookDispatcher(_swarm.Config.Webhooks) : null;
@@ -121,9 +127,11 @@ public sealed class QueueScheduler
                     PercentDone(counts)));
                 var open = counts[SwarmTaskStatus.Queued] + counts[SwarmTaskStatus.Blocked] + counts[SwarmTaskStatus.Running];
                 if (open == 0 && options.ExitWhenDrained) { drained = true; break; }
+                if (changed) idleDelay = TimeSpan.Zero;
                 if (!changed)
                 {
-                    try { await Task.Delay(options.PollInterval, ct).ConfigureAwait(false); }
+                    idleDelay = idleDelay == TimeSpan.Zero ? MinDelay : TimeSpan.FromTicks(Math.Min(idleDelay.Ticks * 2, options.PollInterval.Ticks));
+                    try { await Task.Delay(idleDelay, ct).ConfigureAwait(false); }
                     catch (OperationCanceledException) { break; }
                 }
             }
