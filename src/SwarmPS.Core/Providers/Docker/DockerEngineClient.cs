@@ -170,6 +170,10 @@ public sealed class DockerEngineClient : IDisposable
 
     private static string E(string s) => Uri.EscapeDataString(s);
 
+    /// <summary>Image references go into the path as the docker CLI sends them (repo/name:tag), escaped only when unusual.</summary>
+    private static string ImagePath(string name) =>
+        name.All(c => char.IsAsciiLetterOrDigit(c) || "._-/:@".Contains(c)) && !name.Contains("..", StringComparison.Ordinal) ? name : E(name);
+
     internal static string LabelFilter(IReadOnlyDictionary<string, string> labels) =>
         E(new JsonObject { ["label"] = new JsonArray(labels.Select(kv => (JsonNode)JsonValue.Create(kv.Key + "=" + kv.Value)!).ToArray()) }.ToJsonString());
 
@@ -257,7 +261,7 @@ public sealed class DockerEngineClient : IDisposable
     /// <summary>The image's id, or null when the engine does not have it.</summary>
     public async Task<string?> InspectImageAsync(string name, CancellationToken ct)
     {
-        using var r = await SendAsync(HttpMethod.Get, $"/images/{E(name)}/json", null, "inspect image " + name, name, ct, HttpStatusCode.NotFound).ConfigureAwait(false);
+        using var r = await SendAsync(HttpMethod.Get, $"/images/{ImagePath(name)}/json", null, "inspect image " + name, name, ct, HttpStatusCode.NotFound).ConfigureAwait(false);
         if (r.StatusCode == HttpStatusCode.NotFound) return null;
         return JsonNode.Parse(await r.Content.ReadAsStringAsync(ct).ConfigureAwait(false))?["Id"]?.GetValue<string>();
     }
@@ -275,7 +279,7 @@ public sealed class DockerEngineClient : IDisposable
     /// <summary>Removes an image or untags it (force: also when a container uses it); false when it did not exist. 409: it has child images.</summary>
     public async Task<bool> RemoveImageAsync(string name, bool force, CancellationToken ct)
     {
-        using var r = await SendAsync(HttpMethod.Delete, $"/images/{E(name)}?force={(force ? "true" : "false")}", null, "remove image " + name, name, ct, HttpStatusCode.NotFound).ConfigureAwait(false);
+        using var r = await SendAsync(HttpMethod.Delete, $"/images/{ImagePath(name)}?force={(force ? "true" : "false")}", null, "remove image " + name, name, ct, HttpStatusCode.NotFound).ConfigureAwait(false);
         return r.StatusCode != HttpStatusCode.NotFound;
     }
 

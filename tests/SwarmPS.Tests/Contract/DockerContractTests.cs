@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Sockets;
+using SwarmPS.Core;
+using SwarmPS.Core.Providers;
+using SwarmPS.Core.Providers.Docker;
+using SwarmPS.Tests.Support;
+
+namespace SwarmPS.Tests.Contract;
+
+/// <summary>
+/// The Docker provider against a real engine (DOCKER_HOST or the default socket) and the offline test
+/// image <see cref="TestImage"/> that <c>.ci/backends/docker.sh start</c> imports. Without them the suite
+/// skips loudly (fails under SWARMPS_REQUIRE_BACKENDS=1).
+/// </summary>
+public sealed class DockerFixture : IProviderFixture
+{
+    public const string TestImage = "swarmps-tiny:latest";
+    private static int _rangeCounter;
+    private static readonly Lazy<string?> Probe = new(ProbeEngine);
+    private readonly TempRepo _repo = new();
+    private readonly int _portStart;
+
+    public DockerFixture()
+    {
+        // Each fixture gets its own 100-port range: fixtures of parallel test classes share one engine,
+        // and docker-proxy binds the published ports on the host.
+        _portStart = 40000 + (Interlocked.Increment(ref _rangeCounter) + Environment.ProcessId) % 200 * 100;
+        DockerProvider = new DockerProvider(new DockerProviderOptions { StopTimeoutSeconds = 2 });
+    }
+
+    public DockerProvider DockerProvider { get; }
+    public IEnvironmentProvider Provider => DockerProvider;
+    public string? SkipReason => Probe.Value;
+    public SwarmHome Home => new(_repo.Home);
+    public string Repo => _repo.Repo;
+
+    /// <summary>Null when an engine answers and has the test image; otherwise why not.</summary>
+    private static string? ProbeEngine()
+    {
+        try
+        {
+            using var client = new DockerEngineClient(DockerEndpoint.FromEnvironmentVariables(), connectTimeout: TimeSpan.FromSeconds(2));
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            Sync.Run(client.PingAsync(cts.Token));
+            if (Sync.Run(client.InspectImageAsync(TestImage, cts.Token)) is null)
+                return $"the Docker Engine at {client.Endpoint.Uri} has no image {TestImage}; run '.ci/backends/docker.sh start'";
+            return null;
+        }
+        catch (SwarmException ex)
+        {
+            return "no Docker Engine for the Docker provider tests: " + ex.Message;
+        }
+    }
+
+    public SwarmConfig Config() => new() { Ports = new PortConfig { Start = _portStart, End = _portStart + 99, BlockSize = 10 } };
+
+    public SwarmService CreateService(SwarmConfig? config = null) =>
+        new(Home, config ?? Config(), new ProviderCatalog(new[] { Provider }, Provider.Name));
+
+    public NewEnvironmentRequest Request(string ticket) => new() { Ticket = ticket, RepositoryPath = _repo.Repo, Image = TestImage };
+
+    /// <summary>
+    /// A port of the block is held by another process, so the container is created and then fails to
+    /// start (docker-proxy cannot bind): the rollback of a half-made container and worktree is exercised.
+    /// </summary>
+    public SwarmConfig FailingCreateConfig()
+    {
+        _blocker ??= StartBlocker();
+        var p = ((IPEndPoint)_blocker.LocalEndpoint).Port;
+        return new SwarmConfig { Ports = new PortConfig { Start = p, End = p + 9, BlockSize = 10 } };
+    }
+
+    private TcpListener? _blocker;
+
+    private static TcpListener StartBlocker()
+    {
+        var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return l;
+    }
+
+    private ProviderContext Context() { var s = CreateService(); return new ProviderContext { Home = s.Home, Config = s.Config, Registry = s.Registry }; }
+
+    public async Task WriteMarkerAsync(SwarmEnvironment env, string content)
+    {
+        // Into the container's own filesystem (captured by commit) and into the worktree (captured by git).
+        var r = await Provider.ExecAsync(env, new[] { "sh", "-c", "printf %s \"$1\" > /marker && printf %s \"$1\" > /workspace/marker.txt", "sh", content }, null, Context(), default);
+        if (r.ExitCode != 0) throw new InvalidOperationException("marker write failed: " + r.StandardError);
+    }
+
+    public async Task<string?> ReadMarkerAsync(SwarmEnvironment env)
+    {
+        var r = await Provider.ExecAsync(env, new[] { "sh", "-c", "cat /marker 2>/dev/null; echo '|'; cat /workspace/marker.txt 2>/dev/null" }, null, Context(), default);
+        var parts = r.StandardOutput.Split("|\n");
+        var inContainer = parts[0];
+        var inWorktree = parts.Length > 1 ? parts[1] : "";
+        if (inContainer.Length == 0 && inWorktree.Length == 0) return null;
+        return inContainer == inWorktree ? inContainer : $"container={inContainer} worktree={inWorktree}";
+    }
+
+    public async Task<IReadOnlyList<string>> LeftoversAsync(string ticket)
+    {
+        var left = new List<string>();
+        var home = new Dictionary<string, string> { [DockerProvider.LabelHome] = DockerProvider.HomeKey(Home) };
+        if (SkipReason is null)
+        {
+            left.AddRange((await DockerProvider.Client.ListContainersAsync(home, default))
+                .Where(c => string.Equals(c.Labels.GetValueOrDefault(DockerProvider.LabelTicket), ticket, StringComparison.OrdinalIgnoreCase)).Select(c => "container " + c.Name));
+            left.AddRange((await DockerProvider.Client.ListImagesAsync(home, default))
+                .Where(i => string.Equals(i.Labels.GetValueOrDefault(DockerProvider.LabelTicket), ticket, StringComparison.OrdinalIgnoreCase)).Select(i => "image " + i.Id));
+            if (Names.IsValid(ticket) && await DockerProvider.Client.InspectContainerAsync(DockerProvider.ContainerName(Home, ticket), default) is not null)
+                left.Add("container " + DockerProvider.ContainerName(Home, ticket));
+        }
+        left.AddRange(TempRepo.AllRefs(_repo.Repo).Where(r =>
+            r.Equals("refs/heads/swarm/" + ticket, StringComparison.OrdinalIgnoreCase) ||
+            r.StartsWith("refs/swarmps/checkpoints/" + ticket + "/", StringComparison.OrdinalIgnoreCase)));
+        var root = Path.Combine(_repo.Home, "worktrees");
+        if (Directory.Exists(root))
+            left.AddRange(Directory.EnumerateDirectories(root, "*", SearchOption.AllDirectories)
+                .Where(d => string.Equals(Path.GetFileName(d), ticket, StringComparison.OrdinalIgnoreCase)));
+        return left;
+    }
+
+    /// <summary>Removes whatever a failed test left in the engine for this home (never other containers).</summary>
+    public void Dispose()
+    {
+        _blocker?.Stop();
+        if (SkipReason is null)
+        {
+            try
+            {
+                var home = new Dictionary<string, string> { [DockerProvider.LabelHome] = DockerProvider.HomeKey(Home) };
+                foreach (var c in Sync.Run(DockerProvider.Client.ListContainersAsync(home, default))) Sync.Run(DockerProvider.Client.RemoveContainerAsync(c.Id, default));
+                for (var pass = 0; pass < 3; pass++)
+                    foreach (var i in Sync.Run(DockerProvider.Client.ListImagesAsync(home, default)).OrderByDescending(i => i.Created))
+                    {
+                        try { Sync.Run(DockerProvider.Client.RemoveImageAsync(i.Id, true, default)); } catch (SwarmException) { }
+                    }
+            }
+            catch (SwarmException) { }
+        }
+        DockerProvider.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _repo.Dispose();
+    }
+}
+
+public sealed class DockerContractTests : ProviderContractTests<DockerFixture>
+{
+}
