@@ -1,3 +1,8 @@
+BeforeDiscovery {
+    # -Skip is evaluated at discovery, before BeforeAll runs, so decide here.
+    $script:HasSh = (-not $IsWindows) -and (Test-Path -LiteralPath '/bin/sh')
+}
+
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     . (Join-Path $PSScriptRoot 'AgentTestHelpers.ps1')
