@@ -46,7 +46,7 @@ public sealed class KvmProvider : EnvironmentProviderBase
         try
         {
             var r = await _runner.RunAsync(new ProcessSpec("virsh", _virsh.Args("version")) { Environment = new Dictionary<string, string?> { ["LC_ALL"] = "C" }, Timeout = TimeSpan.FromSeconds(15) }, ct).ConfigureAwait(false);
-            if (!r.Success) return ProviderAvailability.No($"libvirt is not reachable at {_options.Uri}: {Virsh.FirstError(r)} Start libvirtd and virtlogd (.ci/backends/libvirt.sh start).");
+            if (!r.Success) return ProviderAvailability.No($"libvirt is not reachable at {_options.Uri}: {Virsh.FirstError(r).TrimEnd('.')}. Start libvirtd and virtlogd (.ci/backends/libvirt.sh start).");
         }
         catch (SwarmException ex) when (ex.Kind != SwarmErrorKind.Cancelled)
         {
