@@ -199,8 +199,8 @@ public class AgentServiceTests : IDisposable
         var a = Start("command", "x", new[] { "sh", "-c", "sleep 60 & sleep 60; wait" });
         var running = Sync.Run(_svc.Agents.WaitForStatusAsync(a.Id, AgentStatus.Running));
         var child = running.Pid!.Value;
-        var grandchildren = Descendants(child);
-        grandchildren.Should().NotBeEmpty();
+        var grandchildren = Descendants(child); // read from /proc: Linux only
+        if (OperatingSystem.IsLinux()) grandchildren.Should().NotBeEmpty();
         var stopped = Sync.Run(_svc.Agents.StopAsync(a.Id));
         stopped.Status.Should().Be(AgentStatus.Stopped);
         Alive(child).Should().BeFalse();
