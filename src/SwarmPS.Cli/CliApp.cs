@@ -262,7 +262,11 @@ internal sealed partial class CliApp
         var repo = new Option<string?>("--repo") { Description = "Repository (any path inside it). Default: the current directory.", HelpName = "PATH" };
         var baseRef = new Option<string?>("--base") { Description = "Base ref to branch from. Default: HEAD.", HelpName = "REF" };
         var specFile = new Option<string?>("--spec-file") { Description = "File whose text becomes .swarm/spec.md ('-' reads stdin).", HelpName = "F" };
-        var cmd = new Command("new", "Create an environment for a ticket.") { ticket, provider, repo, baseRef, specFile };
+        var image = new Option<string?>("--image") { Description = "Image (docker) or registered base image (kvm).", HelpName = "IMG" };
+        var cpus = new Option<int?>("--cpus") { Description = "CPUs for a container or VM.", HelpName = "N" };
+        var memory = new Option<int?>("--memory-mb") { Description = "Memory in MiB for a container or VM.", HelpName = "M" };
+        var noWorktree = new Option<bool>("--no-worktree") { Description = "docker: an image-only environment without a host worktree." };
+        var cmd = new Command("new", "Create an environment for a ticket.") { ticket, provider, repo, baseRef, specFile, image, cpus, memory, noWorktree };
         Define(cmd, async inv =>
         {
             var t = Names.Ticket(inv.Get(ticket));
@@ -274,6 +278,10 @@ internal sealed partial class CliApp
                 BaseRef = inv.Get(baseRef),
                 Spec = ReadSpec(inv.Get(specFile)),
                 WorkingDirectory = System.Environment.CurrentDirectory,
+                Image = inv.Get(image),
+                Cpus = inv.Get(cpus),
+                MemoryMb = inv.Get(memory),
+                Options = inv.Get(noWorktree) ? new Dictionary<string, string> { ["noWorktree"] = "true" } : null,
             };
             var e = await inv.WithProgress("Creating environment", p => inv.Service.NewEnvironmentAsync(request, p, inv.Ct)).ConfigureAwait(false);
             return inv.Emit(() => CliJson.Environment(e), w => HumanOutput.Environment(w, e));

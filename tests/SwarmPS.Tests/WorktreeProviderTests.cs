@@ -419,4 +419,13 @@ public class WorktreeProviderTests : IDisposable
             vars.StandardOutput.Trim().Should().Be($"EXE-1:{env.Ports.Start}:{env.WorkspacePath}");
         }
     }
+
+    [Fact]
+    public void Provider_specific_options_are_refused_by_the_worktree_provider()
+    {
+        var svc = Service();
+        var act = () => Run(svc.NewEnvironmentAsync(new NewEnvironmentRequest { Ticket = "OPT-1", RepositoryPath = _r.Repo, Options = new Dictionary<string, string> { ["noWorktree"] = "true" } }));
+        act.Should().Throw<SwarmException>().Which.Kind.Should().Be(SwarmErrorKind.InvalidArgument);
+        svc.Registry.CountEnvironments().Should().Be(0);
+    }
 }

@@ -23,6 +23,13 @@ public sealed class NewEnvironmentRequest
     /// <c>noWorktree=true</c>). A provider validates the keys it knows; other providers ignore them.
     /// </summary>
     public IReadOnlyDictionary<string, string>? Options { get; init; }
+
+    /// <summary>The same request without provider-specific options (for a provider that delegates to another).</summary>
+    public NewEnvironmentRequest WithoutOptions() => new()
+    {
+        Ticket = Ticket, Provider = Provider, RepositoryPath = RepositoryPath, BaseRef = BaseRef, Image = Image, Spec = Spec,
+        Cpus = Cpus, MemoryMb = MemoryMb, WorkingDirectory = WorkingDirectory, Options = null,
+    };
 }
 
 public sealed class RemoveOptions

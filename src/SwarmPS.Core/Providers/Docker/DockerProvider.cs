@@ -174,7 +174,7 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         SwarmEnvironment draft;
         if (!noWorktree)
         {
-            var w = await _worktree.PrepareAsync(request, context, ct).ConfigureAwait(false);
+            var w = await _worktree.PrepareAsync(request.WithoutOptions(), context, ct).ConfigureAwait(false);
             meta = new Dictionary<string, string>(w.Metadata);
             draft = new SwarmEnvironment
             {
@@ -205,7 +205,7 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         {
             if (HasWorktree(env))
             {
-                current = await _worktree.CreateAsync(env, request, context, ct).ConfigureAwait(false);
+                current = await _worktree.CreateAsync(env, request.WithoutOptions(), context, ct).ConfigureAwait(false);
                 worktreeMade = true;
             }
             context.Report(activity, $"{env.Ticket}: creating container {ContainerOf(env)} from {env.Metadata[MetaImage]}", 70);

@@ -61,6 +61,9 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
     public override async Task<SwarmEnvironment> PrepareAsync(NewEnvironmentRequest request, ProviderContext context, CancellationToken ct)
     {
         var ticket = Names.Ticket(request.Ticket);
+        if (request.Options is { Count: > 0 } options)
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
+                $"The worktree provider has no option '{Names.Describe(options.Keys.First())}' (it is a provider-specific option, for example docker's --no-worktree).", ticket);
         var start = request.RepositoryPath ?? request.WorkingDirectory ?? Environment.CurrentDirectory;
         if (request.WorkingDirectory is not null && !Path.IsPathRooted(start)) start = Path.Combine(request.WorkingDirectory, start);
         start = Path.GetFullPath(start);
