@@ -229,6 +229,7 @@ internal sealed partial class CliApp
         root.Subcommands.Add(WorkflowCommand());
         root.Subcommands.Add(DecomposeCommand());
         root.Subcommands.Add(EventsCommand());
+        root.Subcommands.Add(ImageCommand());
         root.Subcommands.Add(ProvidersCommand());
         root.Subcommands.Add(RepairCommand());
 

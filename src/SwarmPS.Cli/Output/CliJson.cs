@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using SwarmPS.Core;
 using SwarmPS.Core.Agents;
+using SwarmPS.Core.Registry;
 using SwarmPS.Core.Tasks;
 
 namespace SwarmPS.Cli.Output;
@@ -55,6 +56,8 @@ internal sealed class VersionJson
 [JsonSerializable(typeof(SwarmRepairItem))]
 [JsonSerializable(typeof(IReadOnlyList<SwarmRepairItem>))]
 [JsonSerializable(typeof(VersionJson))]
+[JsonSerializable(typeof(SwarmBaseImage))]
+[JsonSerializable(typeof(IReadOnlyList<SwarmBaseImage>))]
 [JsonSerializable(typeof(SwarmAgent))]
 [JsonSerializable(typeof(IReadOnlyList<SwarmAgent>))]
 [JsonSerializable(typeof(SwarmAgentOutput))]
@@ -114,5 +117,7 @@ internal static class CliJson
     public static string Events(IReadOnlyList<SwarmEvent> list) => Serialize(list);
     /// <summary>One compact event per line (NDJSON, for <c>events --follow --json</c>).</summary>
     public static string EventLine(SwarmEvent e) => JsonSerializer.Serialize(e, (JsonTypeInfo<SwarmEvent>)CompactOptions.GetTypeInfo(typeof(SwarmEvent)));
+    public static string BaseImage(SwarmBaseImage i) => Serialize(i);
+    public static string BaseImages(IReadOnlyList<SwarmBaseImage> list) => Serialize(list);
     public static string Version(string v) => Serialize(new VersionJson { Version = v });
 }

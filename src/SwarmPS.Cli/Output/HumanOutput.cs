@@ -3,6 +3,7 @@ using System.Text;
 using SwarmPS.Core;
 using SwarmPS.Core.Agents;
 using SwarmPS.Core.Decomposition;
+using SwarmPS.Core.Registry;
 using SwarmPS.Core.Tasks;
 
 namespace SwarmPS.Cli.Output;
@@ -68,6 +69,36 @@ internal static class HumanOutput
         foreach (var p in list)
             t.Add(p.Name, p.Available ? "yes" : "no", p.IsDefault ? "yes" : "", string.Join(",", p.CapabilityNames),
                 p.Available ? p.Description : p.Reason);
+        t.Write(w);
+    }
+
+    public static void BaseImage(TextWriter w, SwarmBaseImage i)
+    {
+        TextTable.WriteDetails(w, new (string, string?)[]
+        {
+            ("Name", i.Name),
+            ("Provider", i.Provider),
+            ("Path", i.Path),
+            ("OS", i.OsNote),
+            ("SSH user", i.SshUser),
+            ("CPUs", i.Cpus.ToString(CultureInfo.InvariantCulture)),
+            ("Memory", $"{i.MemoryMb.ToString(CultureInfo.InvariantCulture)} MiB"),
+            ("Disk", i.DiskGb == 0 ? "the base's size" : $"{i.DiskGb.ToString(CultureInfo.InvariantCulture)} GiB"),
+            ("Created", Time(i.CreatedAt)),
+        });
+    }
+
+    public static void BaseImages(TextWriter w, IReadOnlyList<SwarmBaseImage> list)
+    {
+        if (list.Count == 0)
+        {
+            w.WriteLine("No base images.");
+            return;
+        }
+        var t = new TextTable("NAME", "PROVIDER", "CPUS", "MEMORY", "DISK", "OS", "PATH");
+        foreach (var i in list)
+            t.Add(i.Name, i.Provider, i.Cpus.ToString(CultureInfo.InvariantCulture), $"{i.MemoryMb.ToString(CultureInfo.InvariantCulture)} MiB",
+                i.DiskGb == 0 ? "base" : $"{i.DiskGb.ToString(CultureInfo.InvariantCulture)} GiB", i.OsNote, i.Path);
         t.Write(w);
     }
 
