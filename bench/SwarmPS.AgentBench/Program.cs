@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using SwarmPS.Core;
+using static SwarmPS.BenchShared.BenchUtil;
 using SwarmPS.Core.Agents;
 using SwarmPS.Core.Providers;
 
@@ -370,37 +371,8 @@ public static class Program
         if (p.ExitCode != 0) throw new InvalidOperationException($"git {string.Join(' ', args)} failed: {err.Result}");
     }
 
-    /// <summary>The CLI to time: --cli, else the build output recorded next to this program (its apphost when present).</summary>
-    private static (string File, string[] Prefix) ResolveCli(string? path)
-    {
-        if (path is null)
-        {
-            var marker = Path.Combine(AppContext.BaseDirectory, "swarmps-cli-path.txt");
-            if (!File.Exists(marker)) throw new InvalidOperationException($"{marker} is missing; pass --cli PATH.");
-            path = File.ReadAllText(marker).Trim();
-        }
-        path = Path.GetFullPath(path);
-        if (path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
-        {
-            var host = path[..^4];
-            if (File.Exists(host)) return (host, Array.Empty<string>());
-            if (!File.Exists(path)) throw new InvalidOperationException($"{path} does not exist; build src/SwarmPS.Cli first.");
-            return ("dotnet", new[] { path });
-        }
-        if (!File.Exists(path)) throw new InvalidOperationException($"{path} does not exist.");
-        return (path, Array.Empty<string>());
-    }
-
     // ------------------------------------------------------------------ report
 
-    private static double Percentile(List<double> values, double p)
-    {
-        var sorted = values.OrderBy(v => v).ToList();
-        var rank = (int)Math.Ceiling(p / 100.0 * sorted.Count);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
-    }
-
-    private static string F(double v, string format = "0.0") => v.ToString(format, CultureInfo.InvariantCulture);
 
     private static string Markdown(Options o, Machine m, (string Name, List<double> Values)[] latency, Memory mem, TimeSpan total)
     {
