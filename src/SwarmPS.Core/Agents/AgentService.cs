@@ -311,23 +311,23 @@ public sealed class AgentService
 
     private static SwarmAgent Copy(SwarmAgent a, AgentStatus? status = null, string? supervisor = null, int? pid = null, int? exitCode = null,
         string? sessionId = null, AgentRunSummary? summary = null, Totals? totals = null, string? error = null,
-        string? result = null, long? supervisorRss = null, DateTimeOffset? startedAt = null, DateTimeOffset? endedAt = null, int? run = null)
+        string? result = null, long? supervisorRss = null, DateTimeOffset? startedAt = null, DateTimeOffset? endedAt = null)
     {
         var t = totals ?? new Totals(0, 0, 0, 0, 0, null);
         return new SwarmAgent
         {
-            Id = a.Id, Ticket = a.Ticket, Profile = a.Profile, Status = status ?? a.Status, Run = run ?? a.Run, SessionId = sessionId ?? a.SessionId,
+            Id = a.Id, Ticket = a.Ticket, Profile = a.Profile, Status = status ?? a.Status, Run = a.Run, SessionId = sessionId ?? a.SessionId,
             WorkingDirectory = a.WorkingDirectory, Directory = a.Directory, Supervisor = supervisor ?? a.Supervisor, Pid = pid ?? a.Pid,
-            ExitCode = exitCode ?? (run is not null ? null : a.ExitCode),
+            ExitCode = exitCode ?? a.ExitCode,
             Turns = summary is null ? a.Turns : t.Turns + summary.Turns,
             ToolCalls = summary is null ? a.ToolCalls : t.ToolCalls + summary.ToolCalls,
             InputTokens = summary is null ? a.InputTokens : t.Input + summary.InputTokens,
             OutputTokens = summary is null ? a.OutputTokens : t.Output + summary.OutputTokens,
             CacheReadTokens = summary is null ? a.CacheReadTokens : t.Cache + summary.CacheReadTokens,
             CostUsd = summary is null ? a.CostUsd : (t.Cost is null && summary.CostUsd is null ? null : (t.Cost ?? 0) + (summary.CostUsd ?? 0)),
-            Result = result ?? (run is not null ? null : a.Result), Error = error ?? (run is not null ? null : a.Error),
+            Result = result ?? a.Result, Error = error ?? a.Error,
             SupervisorMemoryKb = supervisorRss ?? a.SupervisorMemoryKb, CreatedAt = a.CreatedAt, UpdatedAt = a.UpdatedAt,
-            StartedAt = startedAt ?? a.StartedAt, EndedAt = endedAt ?? (run is not null ? null : a.EndedAt),
+            StartedAt = startedAt ?? a.StartedAt, EndedAt = endedAt ?? a.EndedAt,
         };
     }
 
@@ -437,11 +437,11 @@ public sealed class AgentService
         if (File.Exists(commandFile)) command = JsonSerializer.Deserialize<List<string>>(await File.ReadAllTextAsync(commandFile, ct).ConfigureAwait(false));
         // Validate the resume template before changing anything.
         profile.BuildArgv(new AgentInvocation { Ticket = a.Ticket, Prompt = prompt, SessionId = a.SessionId, FollowUp = true, Command = command });
-        var next = Copy(a, status: AgentStatus.Starting, run: a.Run + 1, supervisor: null, pid: null);
-        next = new SwarmAgent
+        // The next run: totals carry over; per-run fields (supervisor, pid, exit, result, error, end) start empty.
+        var next = new SwarmAgent
         {
-            Id = next.Id, Ticket = next.Ticket, Profile = next.Profile, Status = AgentStatus.Starting, Run = next.Run, SessionId = next.SessionId,
-            WorkingDirectory = next.WorkingDirectory, Directory = next.Directory, Supervisor = null, Pid = null, ExitCode = null, Turns = a.Turns,
+            Id = a.Id, Ticket = a.Ticket, Profile = a.Profile, Status = AgentStatus.Starting, Run = a.Run + 1, SessionId = a.SessionId,
+            WorkingDirectory = a.WorkingDirectory, Directory = a.Directory, Supervisor = null, Pid = null, ExitCode = null, Turns = a.Turns,
             ToolCalls = a.ToolCalls, InputTokens = a.InputTokens, OutputTokens = a.OutputTokens, CacheReadTokens = a.CacheReadTokens, CostUsd = a.CostUsd,
             SupervisorMemoryKb = a.SupervisorMemoryKb, CreatedAt = a.CreatedAt, UpdatedAt = a.UpdatedAt, StartedAt = a.StartedAt,
         };

@@ -379,7 +379,7 @@ public sealed class DockerEngineClient : IDisposable
     }
 
     /// <summary>Reads CRLF lines from a stream, then hands out the remaining bytes unchanged.</summary>
-    private sealed class BufferedPrefixStream : Stream
+    private sealed class BufferedPrefixStream : ForwardOnlyReadStream
     {
         private readonly Stream _inner;
         private readonly byte[] _buf = new byte[8192];
@@ -420,20 +420,10 @@ public sealed class DockerEngineClient : IDisposable
             return await _inner.ReadAsync(buffer, ct).ConfigureAwait(false);
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Decodes an HTTP/1.1 chunked body (some compatible engines answer exec start that way).</summary>
-    private sealed class ChunkedReadStream : Stream
+    private sealed class ChunkedReadStream : ForwardOnlyReadStream
     {
         private readonly BufferedPrefixStream _inner;
         private long _left;
@@ -458,6 +448,11 @@ public sealed class DockerEngineClient : IDisposable
             return n;
         }
 
+    }
+
+    /// <summary>The Stream members every forward-only, read-only stream here shares; subclasses implement ReadAsync.</summary>
+    private abstract class ForwardOnlyReadStream : Stream
+    {
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
         public override bool CanRead => true;
         public override bool CanSeek => false;
