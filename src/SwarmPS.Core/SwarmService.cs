@@ -270,7 +270,8 @@ public sealed class SwarmService
         {
             progress?.Report(new SwarmProgress("Restore", env.Ticket, 100, Completed: true));
         }
-        Registry.Update(env);
+        // Re-read: a provider may have updated the row while restoring (a recreated container); only touch UpdatedAt.
+        Registry.Update(GetEnvironment(env.Ticket));
         return cp;
     }
 
