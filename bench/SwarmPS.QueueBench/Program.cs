@@ -34,6 +34,7 @@ public static class Program
         public int PollMs = 100;
         public string? Out;
         public bool Keep;
+        public string? Root;
     }
 
     public static async Task<int> Main(string[] args)
@@ -50,6 +51,7 @@ public static class Program
                 case "--poll-ms": o.PollMs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--out": o.Out = args[++i]; break;
                 case "--keep": o.Keep = true; break;
+                case "--root": o.Root = args[++i]; break;
                 case "-h" or "--help":
                     Console.WriteLine("""
                         SwarmPS.QueueBench: task queue throughput against xargs -P8, and DAG planning speed (issue 5).
@@ -60,6 +62,7 @@ public static class Program
                           --poll-ms N      the scheduler's poll interval (default 100, the scheduler's default)
                           --out FILE       also write the markdown results to FILE
                           --keep           keep the temporary repository and home
+                          --root DIR       put the repository and homes under DIR (default: the temp directory)
                         """);
                     return 0;
                 default:
@@ -73,7 +76,7 @@ public static class Program
             return 2;
         }
 
-        var root = Path.Combine(Path.GetTempPath(), "swarmps-queuebench-" + Guid.NewGuid().ToString("N")[..8]);
+        var root = Path.Combine(o.Root ?? Path.GetTempPath(), "swarmps-queuebench-" + Guid.NewGuid().ToString("N")[..8]);
         var report = new StringBuilder();
         try
         {
@@ -120,9 +123,11 @@ public static class Program
         var eventsBefore = svc.Events.Get(limit: int.MaxValue).Count;
 
         Console.Error.WriteLine($"Running {o.Tasks} no-op tasks at --max-parallel {o.Parallel} ...");
+        var cpu0 = Cpu();
         var sw = Stopwatch.StartNew();
         var summary = await svc.RunQueueAsync(new SchedulerOptions { MaxParallel = o.Parallel, PollInterval = TimeSpan.FromMilliseconds(o.PollMs) });
         var queue = sw.Elapsed.TotalSeconds;
+        var cpu1 = Cpu();
         xargs.Add(Xargs(o));
         xargs.Add(Xargs(o));
         xargs.Sort();
@@ -167,6 +172,13 @@ public static class Program
         report.AppendLine(CultureInfo.InvariantCulture, $"Durable transitions: {taskEvents / (double)o.Tasks:0.0} task events and {agentEvents / (double)o.Tasks:0.0} agent events per task, each in a committed SQLite transaction (WAL).");
         report.AppendLine(CultureInfo.InvariantCulture, $"One `AgentService.StartAsync` of `true` alone (returns once the detached supervisor is launched): median {starts[starts.Count / 2]:0.0} ms, min {starts[0]:0.0} ms over 10.");
         return o.Quick || pass;
+    }
+
+    private static (long U, long S, long CU, long CS) Cpu()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(f[11], CultureInfo.InvariantCulture), long.Parse(f[12], CultureInfo.InvariantCulture), long.Parse(f[13], CultureInfo.InvariantCulture), long.Parse(f[14], CultureInfo.InvariantCulture));
     }
 
     private static double Xargs(Options o)

@@ -174,7 +174,8 @@ public class EventsAndWebhookTests : IDisposable
         public void Dispose()
         {
             _cts.Cancel();
-            try { _listener.Stop(); _listener.Close(); } catch (ObjectDisposedException) { }
+            // Closing can race the port with another test process on a busy machine; the test is over by then.
+            try { _listener.Stop(); _listener.Close(); } catch (Exception ex) when (ex is ObjectDisposedException or HttpListenerException) { }
         }
     }
 }

@@ -59,16 +59,7 @@ public sealed class AgentService
 
     public async Task<SwarmAgent> StartAsync(AgentStartRequest request, CancellationToken ct = default)
     {
-        var env = _swarm.GetEnvironment(request.Ticket);
-        var profile = AgentProfiles.Get(_swarm.Config, request.Profile);
-        if (request.Prompt is null)
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, "A prompt is required.", env.Ticket);
-        if (profile.Executable == AgentProfile.CommandExecutable && request.Command is not { Count: > 0 })
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
-                "The 'command' profile runs your own argv: 'swarmps agent start T --profile command -- ./script.sh arg' or -Command @('./script.sh','arg').", env.Ticket);
-        if (env.Status is not (EnvironmentStatus.Running))
-            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' is {env.Status}; start it first.", env.Ticket);
-
+        var (env, profile) = ValidateStart(request);
         var id = NewId();
         var dir = Path.Combine(AgentsRoot, id);
         SwarmHome.EnsurePrivateDirectory(AgentsRoot);
@@ -85,41 +76,31 @@ public sealed class AgentService
         return await LaunchRunAsync(agent, env, profile, request.Prompt, request.Command, followUp: false, ct, request.WaitForRunning).ConfigureAwait(false);
     }
 
+    private (SwarmEnvironment Env, AgentProfile Profile) ValidateStart(AgentStartRequest request)
+    {
+        var env = _swarm.GetEnvironment(request.Ticket);
+        var profile = AgentProfiles.Get(_swarm.Config, request.Profile);
+        if (request.Prompt is null)
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, "A prompt is required.", env.Ticket);
+        if (profile.Executable == AgentProfile.CommandExecutable && request.Command is not { Count: > 0 })
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
+                "The 'command' profile runs your own argv: 'swarmps agent start T --profile command -- ./script.sh arg' or -Command @('./script.sh','arg').", env.Ticket);
+        if (env.Status is not (EnvironmentStatus.Running))
+            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' is {env.Status}; start it first.", env.Ticket);
+        return (env, profile);
+    }
+
     /// <summary>Starts run <see cref="SwarmAgent.Run"/> of an agent whose row is in status Starting.</summary>
     private async Task<SwarmAgent> LaunchRunAsync(SwarmAgent agent, SwarmEnvironment env, AgentProfile profile, string prompt,
         IReadOnlyList<string>? command, bool followUp, CancellationToken ct, bool waitForRunning = true)
     {
-        var runDir = agent.RunDirectory(agent.Run);
         var started = DateTimeOffset.UtcNow;
         try
         {
-            SwarmHome.EnsurePrivateDirectory(Path.GetDirectoryName(runDir)!);
-            SwarmHome.EnsurePrivateDirectory(runDir);
-            // The prompt reaches the agent byte-exact: written as UTF-8 without BOM, passed as one
-            // argv element or as stdin, never through a shell.
-            var promptFile = Path.Combine(runDir, PromptFileName);
-            await File.WriteAllBytesAsync(promptFile, new UTF8Encoding(false).GetBytes(prompt), ct).ConfigureAwait(false);
-            SwarmHome.MakeFilePrivate(promptFile);
-            var argv = profile.BuildArgv(new AgentInvocation
-            {
-                Ticket = env.Ticket, Prompt = prompt, PromptFile = promptFile, SessionId = agent.SessionId, FollowUp = followUp,
-                WorkingDirectory = env.WorkspacePath, Command = command,
-            });
-            var variables = new Dictionary<string, string>(EnvironmentVariables.For(env), StringComparer.Ordinal)
-            {
-                ["SWARM_AGENT_ID"] = agent.Id,
-                ["SWARM_AGENT_RUN"] = agent.Run.ToString(CultureInfo.InvariantCulture),
-                ["SWARM_PROMPT_FILE"] = promptFile,
-            };
-            var plan = _swarm.Providers.Get(env.Provider).PlanAgentLaunch(env, argv, variables);
+            var spec = BuildLaunch(agent, env, profile, prompt, command, followUp);
             _swarm.Registry.UpsertAgentRun(new SwarmAgentRun { AgentId = agent.Id, Run = agent.Run, Status = AgentStatus.Starting, StartedAt = started, SessionId = agent.SessionId });
-            var handle = _launcher.Start(new DetachedProcessSpec(plan.FileName, plan.Arguments, runDir)
-            {
-                WorkingDirectory = plan.WorkingDirectory,
-                Environment = plan.Environment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
-                StandardInputFile = profile.PromptDelivery == PromptDelivery.Stdin ? promptFile : null,
-            });
-            var supervisor = handle.Pid is { } pid ? ProcessIdentity.Of(pid) : null;
+            var handle = _launcher.Start(spec);
+            var supervisor = SupervisorIdentity(handle);
             var running = Copy(agent, status: AgentStatus.Starting, supervisor: supervisor, startedAt: agent.StartedAt ?? started);
             _swarm.Registry.UpdateAgent(running, AgentStatus.Starting, agent.Run);
             // Wait briefly for the supervisor to report the agent's pid, so the caller usually sees Running.
@@ -136,6 +117,151 @@ public sealed class AgentService
             if (ex is SwarmException { Kind: SwarmErrorKind.InvalidArgument or SwarmErrorKind.InvalidState }) throw;
             throw new SwarmException(ErrorIds.AgentStartFailed, SwarmErrorKind.OperationFailed, $"Agent {agent.Id} on '{env.Ticket}' could not start: {ex.Message}", agent.Id, ex);
         }
+    }
+
+    /// <summary>The supervisor's identity (pid + start time) right after its start.</summary>
+    private static string? SupervisorIdentity(DetachedProcess handle) => (handle.StartedPid ?? handle.Pid) is { } pid ? ProcessIdentity.Of(pid) : null;
+
+    /// <summary>
+    /// Writes the run's files (prompt, byte-exact UTF-8 without BOM) and plans the process: everything
+    /// before the start that touches no registry row.
+    /// </summary>
+    private DetachedProcessSpec BuildLaunch(SwarmAgent agent, SwarmEnvironment env, AgentProfile profile, string prompt, IReadOnlyList<string>? command, bool followUp)
+    {
+        var runDir = agent.RunDirectory(agent.Run);
+        SwarmHome.EnsurePrivateDirectory(Path.GetDirectoryName(runDir)!);
+        SwarmHome.EnsurePrivateDirectory(runDir);
+        // The prompt reaches the agent byte-exact: written as UTF-8 without BOM, passed as one
+        // argv element or as stdin, never through a shell.
+        var promptFile = Path.Combine(runDir, PromptFileName);
+        File.WriteAllBytes(promptFile, new UTF8Encoding(false).GetBytes(prompt));
+        SwarmHome.MakeFilePrivate(promptFile);
+        var argv = profile.BuildArgv(new AgentInvocation
+        {
+            Ticket = env.Ticket, Prompt = prompt, PromptFile = promptFile, SessionId = agent.SessionId, FollowUp = followUp,
+            WorkingDirectory = env.WorkspacePath, Command = command,
+        });
+        var variables = new Dictionary<string, string>(EnvironmentVariables.For(env), StringComparer.Ordinal)
+        {
+            ["SWARM_AGENT_ID"] = agent.Id,
+            ["SWARM_AGENT_RUN"] = agent.Run.ToString(CultureInfo.InvariantCulture),
+            ["SWARM_PROMPT_FILE"] = promptFile,
+        };
+        var plan = _swarm.Providers.Get(env.Provider).PlanAgentLaunch(env, argv, variables);
+        return new DetachedProcessSpec(plan.FileName, plan.Arguments, runDir)
+        {
+            WorkingDirectory = plan.WorkingDirectory,
+            Environment = plan.Environment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
+            StandardInputFile = profile.PromptDelivery == PromptDelivery.Stdin ? promptFile : null,
+        };
+    }
+
+    // ------------------------------------------------------------------ batched start (the scheduler)
+
+    /// <summary>
+    /// An agent start prepared without touching the registry: its id, directory, files and process
+    /// plan. The scheduler records many of them (with the tasks' claims) in one transaction, then
+    /// launches them: each row is committed before its process starts.
+    /// </summary>
+    internal sealed class PreparedStart
+    {
+        public required SwarmAgent Agent { get; init; }
+        public required SwarmAgentRun Run { get; init; }
+        public required DetachedProcessSpec Spec { get; init; }
+        public DetachedProcess? Handle { get; set; }
+        public string? Supervisor { get; set; }
+        public Exception? LaunchError { get; set; }
+    }
+
+    /// <summary>
+    /// Validates the request and writes the agent's files; no registry row yet. Throws like
+    /// <see cref="StartAsync"/> for bad input or an environment that is not running.
+    /// </summary>
+    internal PreparedStart PrepareStart(AgentStartRequest request)
+    {
+        var (env, profile) = ValidateStart(request);
+        var id = NewId();
+        var dir = Path.Combine(AgentsRoot, id);
+        try
+        {
+            SwarmHome.EnsurePrivateDirectory(AgentsRoot);
+            SwarmHome.EnsurePrivateDirectory(dir);
+            if (request.Command is { Count: > 0 })
+                File.WriteAllText(Path.Combine(dir, CommandFileName), JsonSerializer.Serialize(request.Command));
+            var now = DateTimeOffset.UtcNow;
+            var agent = new SwarmAgent
+            {
+                Id = id, Ticket = env.Ticket, Profile = profile.Name, Status = AgentStatus.Starting, Run = 1, Directory = dir,
+                WorkingDirectory = env.WorkspacePath, CreatedAt = now, UpdatedAt = now, StartedAt = now,
+            };
+            var spec = BuildLaunch(agent, env, profile, request.Prompt, request.Command, followUp: false);
+            return new PreparedStart { Agent = agent, Run = new SwarmAgentRun { AgentId = id, Run = 1, Status = AgentStatus.Starting, StartedAt = now }, Spec = spec };
+        }
+        catch
+        {
+            DiscardPrepared(dir);
+            throw;
+        }
+    }
+
+    /// <summary>Removes the files of a prepared start that was never recorded (its task's claim was lost).</summary>
+    internal static void DiscardPrepared(PreparedStart p) => DiscardPrepared(p.Agent.Directory);
+
+    private static void DiscardPrepared(string dir)
+    {
+        try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>The agent row (Starting, with its event) and its first run, inside the caller's transaction.</summary>
+    internal static void RecordPrepared(Microsoft.Data.Sqlite.SqliteConnection c, PreparedStart p)
+    {
+        Registry.SwarmRegistry.InsertAgent(c, p.Agent);
+        Registry.SwarmRegistry.UpsertAgentRun(c, p.Run);
+    }
+
+    /// <summary>Starts the recorded agent's supervisor (no registry access). Failures are kept in <see cref="PreparedStart.LaunchError"/>.</summary>
+    internal void Launch(PreparedStart p)
+    {
+        try
+        {
+            p.Handle = _launcher.Start(p.Spec);
+            p.Supervisor = SupervisorIdentity(p.Handle);
+        }
+        catch (Exception ex) when (ex is SwarmException or IOException or UnauthorizedAccessException)
+        {
+            p.LaunchError = ex;
+        }
+    }
+
+    /// <summary>
+    /// After <see cref="Launch"/>, inside the caller's transaction: records the supervisor (or the
+    /// failure to start). False when the agent is no longer Starting (it was stopped meanwhile).
+    /// </summary>
+    internal static bool RecordLaunched(Microsoft.Data.Sqlite.SqliteConnection c, PreparedStart p)
+    {
+        if (p.LaunchError is { } ex)
+        {
+            var now = DateTimeOffset.UtcNow;
+            var failed = Copy(p.Agent, status: AgentStatus.Failed, error: ex.Message, endedAt: now);
+            var ok = Registry.SwarmRegistry.UpdateAgent(c, failed, AgentStatus.Starting, p.Agent.Run);
+            Registry.SwarmRegistry.UpsertAgentRun(c, new SwarmAgentRun { AgentId = p.Agent.Id, Run = p.Agent.Run, Status = AgentStatus.Failed, StartedAt = p.Run.StartedAt, EndedAt = now, Result = ex.Message });
+            return ok;
+        }
+        return Registry.SwarmRegistry.UpdateAgent(c, Copy(p.Agent, supervisor: p.Supervisor), AgentStatus.Starting, p.Agent.Run);
+    }
+
+    /// <summary>
+    /// Stops a just-launched agent whose row was changed by someone else before its supervisor was
+    /// recorded (a cancel raced the launch): kills its command; the supervisor then records the exit.
+    /// </summary>
+    internal async Task KillLaunchedAsync(PreparedStart p)
+    {
+        if (p.Handle is not { } dp) return;
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        while (dp.ChildPid is null && !dp.HasExited && DateTime.UtcNow < deadline) await Task.Delay(10).ConfigureAwait(false);
+        if (dp.ChildPid is { } child && !dp.HasExited) KillTree(child);
     }
 
     // ------------------------------------------------------------------ read
@@ -192,6 +318,23 @@ public sealed class AgentService
         return _swarm.Registry.GetAgent(id)!;
     }
 
+    /// <summary>
+    /// For batched reconciling (the scheduler): the agent's next state according to its files, or
+    /// null when nothing changed. Record it with <see cref="RecordObserved"/> inside a transaction.
+    /// </summary>
+    internal SwarmAgent? ObserveChange(SwarmAgent a) => a.IsTerminal ? null : Observe(a);
+
+    /// <summary>
+    /// Inside the caller's transaction: the compare-and-set update of an observed change (with its
+    /// event) and, when the run ended, its run record. False when another process recorded first.
+    /// </summary>
+    internal bool RecordObserved(Microsoft.Data.Sqlite.SqliteConnection c, SwarmAgent before, SwarmAgent next)
+    {
+        if (!Registry.SwarmRegistry.UpdateAgent(c, next, before.Status, before.Run)) return false;
+        if (next.IsTerminal) RecordRun(c, next);
+        return true;
+    }
+
     /// <summary>The agent's next state according to the files, or null when nothing changed.</summary>
     private SwarmAgent? Observe(SwarmAgent a)
     {
@@ -213,12 +356,16 @@ public sealed class AgentService
             return Copy(a, status: status, exitCode: code, endedAt: File.GetLastWriteTimeUtc(dp.ExitFile), sessionId: s.SessionId ?? a.SessionId,
                 pid: dp.ChildPid, summary: s, totals: totals, error: error, result: s.Result, supervisorRss: a.SupervisorMemoryKb ?? MeasureRss(dp.Pid));
         }
-        var alive = ProcessIdentity.IsAlive(a.Supervisor);
+        // A supervisor started but not recorded (its launcher died in between): the pid file the
+        // launcher writes right after the start names it; accept it only for a process that
+        // started after this run was recorded, never a recycled pid.
+        var supervisor = a.Supervisor ?? SupervisorFromPidFile(dp, a);
+        var alive = ProcessIdentity.IsAlive(supervisor);
         if (!alive)
         {
             // The supervisor may have written the exit file between the two checks.
             if (dp.ExitCode is not null) return Observe(a);
-            if (a.Status == AgentStatus.Starting && a.Supervisor is null && DateTimeOffset.UtcNow - a.UpdatedAt < TimeSpan.FromSeconds(30))
+            if (a.Status == AgentStatus.Starting && a.Supervisor is null && DateTimeOffset.UtcNow - a.UpdatedAt < LaunchGrace)
                 return null; // being launched right now by another process
             return Copy(a, status: AgentStatus.Lost, endedAt: DateTimeOffset.UtcNow, sessionId: s.SessionId ?? a.SessionId, summary: s, totals: totals,
                 error: "The supervisor is gone without recording an exit code (it was killed, or the machine restarted). The agent's output so far is kept in its log.");
@@ -227,17 +374,30 @@ public sealed class AgentService
         var newStatus = childPid is not null ? AgentStatus.Running : a.Status;
         var rss = a.SupervisorMemoryKb ?? (childPid is not null ? MeasureRss(dp.Pid) : null);
         var sessionId = s.SessionId ?? a.SessionId;
-        if (newStatus == a.Status && childPid == a.Pid && sessionId == a.SessionId && rss == a.SupervisorMemoryKb && s.Turns + totals.Turns == a.Turns && s.ToolCalls + totals.ToolCalls == a.ToolCalls)
+        if (newStatus == a.Status && childPid == a.Pid && sessionId == a.SessionId && rss == a.SupervisorMemoryKb && s.Turns + totals.Turns == a.Turns && s.ToolCalls + totals.ToolCalls == a.ToolCalls
+            && supervisor == a.Supervisor)
             return null;
-        return Copy(a, status: newStatus, pid: childPid, sessionId: sessionId, summary: s, totals: totals, supervisorRss: rss);
+        return Copy(a, status: newStatus, supervisor: supervisor, pid: childPid, sessionId: sessionId, summary: s, totals: totals, supervisorRss: rss);
     }
 
-    private void RecordRun(SwarmAgent a)
+    private static string? SupervisorFromPidFile(DetachedProcess dp, SwarmAgent a)
     {
-        var runs = _swarm.Registry.ListAgentRuns(a.Id);
+        if (dp.Pid is not { } pid || ProcessIdentity.Of(pid) is not { } identity) return null;
+        var at = identity.IndexOf('@', StringComparison.Ordinal);
+        if (at < 0 || !long.TryParse(identity.AsSpan(at + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var startSeconds)) return null;
+        // Start times have a resolution of a second (and clock ticks); allow that much.
+        var recordedSeconds = a.UpdatedAt.UtcTicks / TimeSpan.TicksPerSecond;
+        return startSeconds >= recordedSeconds - 2 ? identity : null;
+    }
+
+    private void RecordRun(SwarmAgent a) => _swarm.Registry.Write(c => { RecordRun(c, a); return 0; });
+
+    private void RecordRun(Microsoft.Data.Sqlite.SqliteConnection c, SwarmAgent a)
+    {
+        var runs = Registry.SwarmRegistry.ListAgentRuns(c, a.Id);
         var started = runs.FirstOrDefault(r => r.Run == a.Run)?.StartedAt ?? a.StartedAt ?? a.CreatedAt;
         var parser = Parse(ProfileOrCommand(a.Profile).OutputFormat, new DetachedProcess(a.RunDirectory(a.Run)).StdoutFile);
-        _swarm.Registry.UpsertAgentRun(new SwarmAgentRun
+        Registry.SwarmRegistry.UpsertAgentRun(c, new SwarmAgentRun
         {
             AgentId = a.Id, Run = a.Run, Status = a.Status, SessionId = parser.Summary.SessionId ?? a.SessionId, ExitCode = a.ExitCode,
             CostUsd = parser.Summary.CostUsd, InputTokens = parser.Summary.InputTokens, OutputTokens = parser.Summary.OutputTokens,
@@ -298,6 +458,8 @@ public sealed class AgentService
     public static long? MeasureRss(int? pid)
     {
         if (pid is null) return null;
+        // A process that is gone (the usual case once the exit file is there) costs a stat, not an exception.
+        if (OperatingSystem.IsLinux() && !Directory.Exists("/proc/" + pid.Value.ToString(CultureInfo.InvariantCulture))) return null;
         try
         {
             using var p = Process.GetProcessById(pid.Value);
@@ -579,8 +741,15 @@ public sealed class AgentService
     {
         if (a.IsTerminal) return true;
         if (File.Exists(Path.Combine(a.RunDirectory(a.Run), DetachedProcess.ExitFileName))) return true;
-        return a.Supervisor is not null && !ProcessIdentity.IsAlive(a.Supervisor);
+        // Starting without a recorded supervisor for longer than a launch takes: whoever launched it
+        // died between recording the agent and recording its supervisor (Reconcile decides: the
+        // exit file if the supervisor ran, otherwise Lost).
+        if (a.Supervisor is null) return a.Status == AgentStatus.Starting && DateTimeOffset.UtcNow - a.UpdatedAt >= LaunchGrace;
+        return !ProcessIdentity.IsAlive(a.Supervisor);
     }
+
+    /// <summary>How long an agent may be Starting without a recorded supervisor before it counts as Lost.</summary>
+    internal static readonly TimeSpan LaunchGrace = TimeSpan.FromSeconds(30);
 
     /// <summary>Agents of a ticket that are still Starting or Running (after reconciling).</summary>
     public IReadOnlyList<SwarmAgent> ActiveAgents(string ticket) =>

@@ -11,26 +11,30 @@ public sealed partial class SwarmRegistry
 
     public SwarmAgent InsertAgent(SwarmAgent a)
     {
-        Write(c =>
-        {
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = $"INSERT INTO agents ({AgentColumns}) VALUES ($id,$t,$p,$s,$run,$sid,$wd,$dir,$sup,$pid,$ec,$turns,$tools,$in,$out,$cache,$cost,$res,$err,$rss,$c,$u,$st,$en)";
-            BindAgent(cmd, a);
-            var n = cmd.ExecuteNonQuery();
-            AppendEvent(c, EventKinds.Agent, a.Id, null, a.Status.ToString(), $"ticket {a.Ticket}, profile {a.Profile}");
-            return n;
-        });
+        Write(c => { InsertAgent(c, a); return 0; });
         return a;
+    }
+
+    /// <summary>Inserts an agent row (and its event) inside the caller's transaction.</summary>
+    internal static void InsertAgent(SqliteConnection c, SwarmAgent a)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"INSERT INTO agents ({AgentColumns}) VALUES ($id,$t,$p,$s,$run,$sid,$wd,$dir,$sup,$pid,$ec,$turns,$tools,$in,$out,$cache,$cost,$res,$err,$rss,$c,$u,$st,$en)";
+        BindAgent(cmd, a);
+        cmd.ExecuteNonQuery();
+        AppendEvent(c, EventKinds.Agent, a.Id, null, a.Status.ToString(), $"ticket {a.Ticket}, profile {a.Profile}");
     }
 
     /// <summary>
     /// Replaces an agent row if its status is still <paramref name="expectedStatus"/>. Returns false
     /// when another process changed it first (the caller re-reads).
     /// </summary>
-    public bool UpdateAgent(SwarmAgent a, AgentStatus expectedStatus, int expectedRun)
+    public bool UpdateAgent(SwarmAgent a, AgentStatus expectedStatus, int expectedRun) => Write(c => UpdateAgent(c, a, expectedStatus, expectedRun));
+
+    /// <summary><see cref="UpdateAgent(SwarmAgent, AgentStatus, int)"/> inside the caller's transaction.</summary>
+    internal static bool UpdateAgent(SqliteConnection c, SwarmAgent a, AgentStatus expectedStatus, int expectedRun)
     {
         var updated = With(a, DateTimeOffset.UtcNow);
-        return Write(c =>
         {
             using var cmd = c.CreateCommand();
             cmd.CommandText = "UPDATE agents SET ticket=$t, profile=$p, status=$s, run=$run, session_id=$sid, working_directory=$wd, directory=$dir, supervisor=$sup, pid=$pid, exit_code=$ec, turns=$turns, tool_calls=$tools, input_tokens=$in, output_tokens=$out, cache_read_tokens=$cache, cost_usd=$cost, result=$res, error=$err, supervisor_rss_kb=$rss, created_at=$c, updated_at=$u, started_at=$st, ended_at=$en WHERE id=$id AND status=$expected AND run=$expectedRun";
@@ -42,7 +46,7 @@ public sealed partial class SwarmRegistry
                 AppendEvent(c, EventKinds.Agent, updated.Id, expectedStatus.ToString(), updated.Status.ToString(),
                     updated.Run != expectedRun ? $"run {updated.Run}" : updated.Error is { } err && updated.IsTerminal ? Truncate(err, 500) : null);
             return ok;
-        });
+        }
     }
 
     private static SwarmAgent With(SwarmAgent a, DateTimeOffset updated) => new()
@@ -84,14 +88,16 @@ public sealed partial class SwarmRegistry
 
     internal static string Truncate(string s, int max) => s.Length <= max ? s : s[..max] + "...";
 
-    public SwarmAgent? GetAgent(string id) => Read(c =>
+    public SwarmAgent? GetAgent(string id) => Read(c => GetAgent(c, id));
+
+    internal static SwarmAgent? GetAgent(SqliteConnection c, string id)
     {
         using var cmd = c.CreateCommand();
         cmd.CommandText = $"SELECT {AgentColumns} FROM agents WHERE id = $id";
         cmd.Parameters.AddWithValue("$id", id);
         using var r = cmd.ExecuteReader();
         return r.Read() ? ReadAgent(r) : null;
-    });
+    }
 
     public IReadOnlyList<SwarmAgent> ListAgents(string? ticket = null) => Read(c =>
     {
@@ -123,7 +129,9 @@ public sealed partial class SwarmRegistry
         };
     }
 
-    public void UpsertAgentRun(SwarmAgentRun run) => Write(c =>
+    public void UpsertAgentRun(SwarmAgentRun run) => Write(c => UpsertAgentRun(c, run));
+
+    internal static int UpsertAgentRun(SqliteConnection c, SwarmAgentRun run)
     {
         using var cmd = c.CreateCommand();
         cmd.CommandText = """
@@ -145,9 +153,11 @@ public sealed partial class SwarmRegistry
         cmd.Parameters.AddWithValue("$st", Time(run.StartedAt));
         cmd.Parameters.AddWithValue("$en", N(run.EndedAt is { } en ? Time(en) : null));
         return cmd.ExecuteNonQuery();
-    });
+    }
 
-    public IReadOnlyList<SwarmAgentRun> ListAgentRuns(string agentId) => Read(c =>
+    public IReadOnlyList<SwarmAgentRun> ListAgentRuns(string agentId) => Read(c => ListAgentRuns(c, agentId));
+
+    internal static IReadOnlyList<SwarmAgentRun> ListAgentRuns(SqliteConnection c, string agentId)
     {
         using var cmd = c.CreateCommand();
         cmd.CommandText = "SELECT agent_id, run, status, session_id, exit_code, cost_usd, input_tokens, output_tokens, result, started_at, ended_at FROM agent_runs WHERE agent_id = $a ORDER BY run";
@@ -163,6 +173,6 @@ public sealed partial class SwarmRegistry
                 InputTokens = r.GetInt64(6), OutputTokens = r.GetInt64(7), Result = r.IsDBNull(8) ? null : r.GetString(8),
                 StartedAt = ParseTime(r.GetString(9)), EndedAt = r.IsDBNull(10) ? null : ParseTime(r.GetString(10)),
             });
-        return (IReadOnlyList<SwarmAgentRun>)list;
-    });
+        return list;
+    }
 }

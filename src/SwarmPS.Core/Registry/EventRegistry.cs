@@ -23,7 +23,10 @@ public sealed partial class SwarmRegistry
         Write(c => { AppendEvent(c, kind, subject, oldStatus, newStatus, details); return 0; });
 
     /// <summary>Events after <paramref name="afterId"/> and/or since <paramref name="since"/>, oldest first.</summary>
-    public IReadOnlyList<SwarmEvent> ListEvents(long afterId = 0, DateTimeOffset? since = null, IReadOnlyCollection<string>? kinds = null, int limit = 10_000) => Read(c =>
+    public IReadOnlyList<SwarmEvent> ListEvents(long afterId = 0, DateTimeOffset? since = null, IReadOnlyCollection<string>? kinds = null, int limit = 10_000) =>
+        Read(c => ListEvents(c, afterId, since, kinds, limit));
+
+    internal static IReadOnlyList<SwarmEvent> ListEvents(SqliteConnection c, long afterId = 0, DateTimeOffset? since = null, IReadOnlyCollection<string>? kinds = null, int limit = 10_000)
     {
         using var cmd = c.CreateCommand();
         var where = "id > $after";
@@ -42,6 +45,6 @@ public sealed partial class SwarmRegistry
                 Id = r.GetInt64(0), Time = ParseTime(r.GetString(1)), Kind = r.GetString(2), Subject = r.GetString(3),
                 OldStatus = r.IsDBNull(4) ? null : r.GetString(4), NewStatus = r.IsDBNull(5) ? null : r.GetString(5), Details = r.IsDBNull(6) ? null : r.GetString(6),
             });
-        return (IReadOnlyList<SwarmEvent>)list;
-    });
+        return list;
+    }
 }

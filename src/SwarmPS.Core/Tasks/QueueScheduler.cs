@@ -82,46 +82,47 @@ public sealed class QueueScheduler
                         throw new SwarmException(ErrorIds.SchedulerRunning, SwarmErrorKind.InvalidState, $"Lost the scheduler lease to process {other}.");
                     lastRenew = DateTime.UtcNow;
                 }
+                // Wake-ups that arrived up to here are covered by this pass.
+                while (_wake.CurrentCount > 0) _wake.Wait(0);
                 var changed = false;
-                var running = Registry.Read(c => TasksWhere(c, "status = 'Running'"));
-                foreach (var t in running)
-                {
-                    if (ct.IsCancellationRequested) break;
-                    changed |= await CheckRunningAsync(t, CancellationToken.None).ConfigureAwait(false);
-                }
+                var running = Registry.Read(c => TasksWhere(c, "status = 'Running'").Select(t => (Task: t, Agent: t.AgentIds.Count > 0 ? SwarmRegistry.GetAgent(c, t.AgentIds[^1]) : null)).ToList());
+                changed |= await CheckRunningAsync(running, ct).ConfigureAwait(false);
 
                 var slots = options.MaxParallel - RunningCount();
                 if (slots > 0)
                 {
                     var ready = Registry.Read(c => ReadyTasks(c, slots));
-                    // Claimed in priority order (each claim is a compare-and-set), started together:
-                    // one slow environment create or agent start does not hold back the others.
-                    var starts = await Task.WhenAll(ready.Select(t => ct.IsCancellationRequested ? Task.FromResult(false) : DispatchAsync(t, ct))).ConfigureAwait(false);
-                    var n = starts.Count(x => x);
+                    var n = ready.Count == 0 || ct.IsCancellationRequested ? 0 : await DispatchAsync(ready, ct).ConfigureAwait(false);
                     dispatched += n;
                     changed |= n > 0;
                 }
 
-                // Report tasks that ended (here, by cancellation elsewhere, or by skipping).
-                foreach (var e in Registry.ListEvents(afterId: lastEvent, kinds: new[] { EventKinds.Task }))
+                // Report tasks that ended (here, by cancellation elsewhere, or by skipping), feed the
+                // webhooks, count: one read.
+                var (ended, hookEvents, counts) = Registry.Read(c =>
                 {
-                    lastEvent = e.Id;
-                    if (e.NewStatus is nameof(SwarmTaskStatus.Succeeded) or nameof(SwarmTaskStatus.Failed) or nameof(SwarmTaskStatus.Cancelled) or nameof(SwarmTaskStatus.Skipped)
-                        && Registry.GetTask(e.Subject) is { } done)
+                    var list = new List<SwarmTask>();
+                    foreach (var e in SwarmRegistry.ListEvents(c, afterId: lastEvent, kinds: TaskKind))
                     {
-                        finished++;
-                        options.OnTaskFinished?.Invoke(done);
+                        lastEvent = e.Id;
+                        if (e.NewStatus is nameof(SwarmTaskStatus.Succeeded) or nameof(SwarmTaskStatus.Failed) or nameof(SwarmTaskStatus.Cancelled) or nameof(SwarmTaskStatus.Skipped)
+                            && SwarmRegistry.GetTask(c, e.Subject) is { } done)
+                            list.Add(done);
                     }
+                    var forHooks = hooks is null ? Array.Empty<SwarmEvent>() : SwarmRegistry.ListEvents(c, afterId: lastHookEvent);
+                    return (list, forHooks, Counts(c));
+                });
+                foreach (var done in ended)
+                {
+                    finished++;
+                    options.OnTaskFinished?.Invoke(done);
+                }
+                foreach (var e in hookEvents)
+                {
+                    lastHookEvent = e.Id;
+                    hooks!.Enqueue(e);
                 }
 
-                if (hooks is not null)
-                    foreach (var e in Registry.ListEvents(afterId: lastHookEvent))
-                    {
-                        lastHookEvent = e.Id;
-                        hooks.Enqueue(e);
-                    }
-
-                var counts = Counts();
                 options.Progress?.Report(new SwarmProgress("Running the task queue",
                     string.Join(", ", counts.Where(kv => kv.Value > 0).Select(kv => $"{kv.Key} {kv.Value}")),
                     PercentDone(counts)));
@@ -130,8 +131,17 @@ public sealed class QueueScheduler
                 if (changed) idleDelay = TimeSpan.Zero;
                 if (!changed)
                 {
-                    idleDelay = idleDelay == TimeSpan.Zero ? MinDelay : TimeSpan.FromTicks(Math.Min(idleDelay.Ticks * 2, options.PollInterval.Ticks));
-                    try { await Task.Delay(idleDelay, ct).ConfigureAwait(false); }
+                    // Sleep until one of our supervisors ends (no polling for those) or the idle
+                    // interval passes (tasks added, cancelled or adopted from elsewhere, liveness).
+                    // When every running task's supervisor is ours, its end wakes us: no need to poll
+                    // fast; otherwise back off (doubling) from a few milliseconds.
+                    var allOurs = running.Count > 0 && running.All(r => r.Agent is { } a && IsOwn(a.Id));
+                    idleDelay = allOurs ? options.PollInterval
+                        : idleDelay == TimeSpan.Zero ? MinDelay : TimeSpan.FromTicks(Math.Min(idleDelay.Ticks * 2, options.PollInterval.Ticks));
+                    try
+                    {
+                        if (await _wake.WaitAsync(idleDelay, ct).ConfigureAwait(false)) idleDelay = TimeSpan.Zero;
+                    }
                     catch (OperationCanceledException) { break; }
                 }
             }
@@ -143,6 +153,35 @@ public sealed class QueueScheduler
             options.Progress?.Report(new SwarmProgress("Running the task queue", drained ? "drained" : "stopped", 100, Completed: true));
         }
         return new QueueRunSummary { Counts = Counts(), Dispatched = dispatched, Finished = finished, Duration = sw.Elapsed, Drained = drained };
+    }
+
+    private static readonly string[] TaskKind = { EventKinds.Task };
+    internal static readonly Dictionary<string, (long Ticks, int Count)> Prof = new();
+    internal static void P(string k, long start) { lock (Prof) { Prof.TryGetValue(k, out var v); Prof[k] = (v.Ticks + Stopwatch.GetTimestamp() - start, v.Count + 1); } }
+    internal static string ProfReport() { lock (Prof) return string.Join("\n", Prof.OrderByDescending(kv => kv.Value.Ticks).Select(kv => $"{kv.Key,-12} {kv.Value.Ticks * 1000.0 / Stopwatch.Frequency,9:0.0} ms {kv.Value.Count,6}")); }
+
+    /// <summary>Released when a supervisor this scheduler started ends: the loop wakes without polling.</summary>
+    private readonly SemaphoreSlim _wake = new(0);
+
+    /// <summary>Supervisor exits seen through the launcher's process objects (tests read it).</summary>
+    internal int ExitWakeups => Volatile.Read(ref _exitWakeups);
+    private int _exitWakeups;
+
+    /// <summary>Agents whose supervisor this scheduler started and that have not ended yet.</summary>
+    private readonly HashSet<string> _own = new(StringComparer.Ordinal);
+
+    private bool IsOwn(string agentId) { lock (_own) return _own.Contains(agentId); }
+
+    private void WakeOnExit(string agentId, Processes.Detached.DetachedProcess? handle)
+    {
+        if (handle?.Exited is not { } exited) return;
+        lock (_own) _own.Add(agentId);
+        exited.ContinueWith(_ =>
+        {
+            lock (_own) _own.Remove(agentId);
+            Interlocked.Increment(ref _exitWakeups);
+            _wake.Release();
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>
@@ -176,17 +215,15 @@ public sealed class QueueScheduler
 
     private long LastEventId() => Registry.Read(c => Convert.ToInt64(SwarmRegistry.Scalar(c, "SELECT coalesce(max(id), 0) FROM events"), System.Globalization.CultureInfo.InvariantCulture));
 
-    public Dictionary<SwarmTaskStatus, int> Counts()
+    public Dictionary<SwarmTaskStatus, int> Counts() => Registry.Read(Counts);
+
+    internal static Dictionary<SwarmTaskStatus, int> Counts(SqliteConnection c)
     {
         var d = Enum.GetValues<SwarmTaskStatus>().ToDictionary(s => s, _ => 0);
-        Registry.Read(c =>
-        {
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "SELECT status, count(*) FROM tasks GROUP BY status";
-            using var r = cmd.ExecuteReader();
-            while (r.Read()) if (Enum.TryParse<SwarmTaskStatus>(r.GetString(0), out var s)) d[s] = r.GetInt32(1);
-            return 0;
-        });
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT status, count(*) FROM tasks GROUP BY status";
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) if (Enum.TryParse<SwarmTaskStatus>(r.GetString(0), out var s)) d[s] = r.GetInt32(1);
         return d;
     }
 
@@ -200,7 +237,96 @@ public sealed class QueueScheduler
 
     // ------------------------------------------------------------------ dispatch
 
-    private async Task<bool> DispatchAsync(SwarmTask t, CancellationToken ct)
+    /// <summary>
+    /// Dispatches the ready tasks (already in priority order). Tasks whose environment exists take
+    /// the batched path: their agents are prepared (ids, files, process plans: no registry rows),
+    /// then ONE transaction claims every task (compare-and-set from Queued, so a task cancelled a
+    /// moment ago never starts) together with its agent row, run record and events; only then are
+    /// the supervisors launched, and ONE more transaction records them. Each transition is
+    /// committed before it is acted on, as with one transaction per step; a crash after the first
+    /// commit leaves Starting agents without a supervisor, which the next scheduler finds (the
+    /// supervisor's pid file, its exit file, or Lost after <see cref="AgentService.LaunchGrace"/>)
+    /// and retries or fails under the task's policy. Tasks that need a new environment (or whose
+    /// start cannot be prepared) go one by one through <see cref="DispatchOneAsync"/>.
+    /// Returns how many were dispatched.
+    /// </summary>
+    private async Task<int> DispatchAsync(IReadOnlyList<SwarmTask> ready, CancellationToken ct)
+    {
+        var batch = new List<(SwarmTask Task, AgentService.PreparedStart Start)>();
+        var single = new List<SwarmTask>();
+        foreach (var t in ready)
+        {
+            var ticket = t.Ticket ?? t.EnvironmentTicket;
+            if (ticket is null || Registry.GetEnvironment(ticket) is not { Status: EnvironmentStatus.Running }) { single.Add(t); continue; }
+            try
+            {
+                batch.Add((t, _swarm.Agents.PrepareStart(new AgentStartRequest { Ticket = ticket, Profile = t.Profile, Prompt = t.Prompt, Command = t.Command, WaitForRunning = false })));
+            }
+            catch (Exception ex) when (ex is SwarmException or IOException or UnauthorizedAccessException)
+            {
+                single.Add(t); // the one-by-one path records the failure under the task's policy
+            }
+        }
+
+        var singles = single.Select(t => DispatchOneAsync(t, ct)).ToList();
+        var n = 0;
+        if (batch.Count > 0)
+        {
+            var now = DateTimeOffset.UtcNow;
+            var claimed = Registry.Write(c =>
+            {
+                var list = new List<(SwarmTask Task, AgentService.PreparedStart Start)>();
+                foreach (var (t, p) in batch)
+                {
+                    var running = t with
+                    {
+                        Status = SwarmTaskStatus.Running, Attempts = t.Attempts + 1, StartedAt = t.StartedAt ?? now, NotBefore = null,
+                        AgentIds = t.AgentIds.Append(p.Agent.Id).ToList(),
+                    };
+                    if (!Registry.UpdateTask(c, running, SwarmTaskStatus.Queued, $"attempt {running.Attempts}, agent {p.Agent.Id}")) continue;
+                    AgentService.RecordPrepared(c, p);
+                    list.Add((running, p));
+                }
+                return list;
+            });
+            foreach (var (_, p) in batch.Where(b => !claimed.Any(x => ReferenceEquals(x.Start, b.Start))))
+                AgentService.DiscardPrepared(p);
+
+            foreach (var (_, p) in claimed)
+            {
+                _swarm.Agents.Launch(p);
+                WakeOnExit(p.Agent.Id, p.Handle);
+            }
+            var raced = Registry.Write(c =>
+            {
+                var lost = new List<AgentService.PreparedStart>();
+                foreach (var (t, p) in claimed)
+                {
+                    var recorded = AgentService.RecordLaunched(c, p);
+                    var current = SwarmRegistry.GetTask(c, t.Id);
+                    if (p.LaunchError is null && (!recorded || current is not { Status: SwarmTaskStatus.Running } || current.AgentIds.Count == 0 || current.AgentIds[^1] != p.Agent.Id))
+                        lost.Add(p);
+                }
+                return lost;
+            });
+            // Cancelled (or stopped) between the claim and the launch: the agent must not run.
+            foreach (var p in raced) await _swarm.Agents.KillLaunchedAsync(p).ConfigureAwait(false);
+            foreach (var (t, p) in claimed)
+            {
+                if (p.LaunchError is { } ex)
+                {
+                    var current = Registry.GetTask(t.Id);
+                    if (current is { Status: SwarmTaskStatus.Running }) await AttemptFailedAsync(current, $"could not start: agent {p.Agent.Id} on '{p.Agent.Ticket}' could not start: {ex.Message}", ct).ConfigureAwait(false);
+                }
+            }
+            n += claimed.Count;
+        }
+        n += (await Task.WhenAll(singles).ConfigureAwait(false)).Count(x => x);
+        return n;
+    }
+
+    /// <summary>Dispatches one task: creates its environment when needed, then starts its agent (one step per transaction).</summary>
+    private async Task<bool> DispatchOneAsync(SwarmTask t, CancellationToken ct)
     {
         var now = DateTimeOffset.UtcNow;
         var running = t with { Status = SwarmTaskStatus.Running, Attempts = t.Attempts + 1, StartedAt = t.StartedAt ?? now, NotBefore = null };
@@ -275,68 +401,95 @@ public sealed class QueueScheduler
 
     // ------------------------------------------------------------------ running tasks
 
-    /// <summary>Checks one running task's agent; records the outcome when it ended. True when something changed.</summary>
-    private async Task<bool> CheckRunningAsync(SwarmTask t, CancellationToken ct)
+    /// <summary>
+    /// Checks the running tasks' agents and records those that ended. The ends seen in one pass are
+    /// recorded in ONE transaction: for each, the agent's final state (compare-and-set), its run
+    /// record, the task's completion and its dependents' propagation, with their events. Nothing
+    /// is acted on (cleanup, retry, the next dispatch) before that commit. True when something changed.
+    /// </summary>
+    private async Task<bool> CheckRunningAsync(IReadOnlyList<(SwarmTask Task, SwarmAgent? Agent)> running, CancellationToken ct)
     {
-        if (t.AgentIds.Count == 0)
+        var changed = false;
+        var ending = new List<(SwarmTask Task, SwarmAgent Agent, SwarmAgent? Next)>();
+        foreach (var (t, agent) in running)
         {
-            // Running without an agent: the scheduler died between claiming the task and starting
-            // its agent (or is doing so right now in this process, which cannot happen here).
-            if (DateTimeOffset.UtcNow - t.UpdatedAt < TimeSpan.FromSeconds(30)) return false;
-            await AttemptFailedAsync(t, "the scheduler stopped before the agent started", ct).ConfigureAwait(false);
-            return true;
-        }
-        var agentId = t.AgentIds[^1];
-        var agent = Registry.GetAgent(agentId);
-        if (agent is null)
-        {
-            await AttemptFailedAsync(t, $"agent {agentId} is gone from the registry", ct).ConfigureAwait(false);
-            return true;
-        }
-        var mayHaveEnded = File.Exists(Path.Combine(agent.RunDirectory(agent.Run), Processes.Detached.DetachedProcess.ExitFileName)) || agent.IsTerminal;
-        if (!mayHaveEnded)
-        {
-            // Liveness of the supervisor costs a process lookup; do it about once a second per task.
-            if (!_nextLivenessCheck.TryGetValue(t.Id, out var next) || DateTime.UtcNow >= next)
+            if (ct.IsCancellationRequested) break;
+            if (t.AgentIds.Count == 0)
             {
-                _nextLivenessCheck[t.Id] = DateTime.UtcNow.AddSeconds(1);
-                mayHaveEnded = AgentService.MayHaveEnded(agent);
+                // Running without an agent: the scheduler died between claiming the task and starting
+                // its agent on the one-by-one path (or is doing so right now in this process).
+                if (DateTimeOffset.UtcNow - t.UpdatedAt < TimeSpan.FromSeconds(30)) continue;
+                await AttemptFailedAsync(t, "the scheduler stopped before the agent started", ct).ConfigureAwait(false);
+                changed = true;
+                continue;
             }
-        }
-        if (t.TimeoutSeconds is { } timeout && t.StartedAt is { } started && DateTimeOffset.UtcNow - LastAttemptStart(t, agent, started) > TimeSpan.FromSeconds(timeout) && !agent.IsTerminal)
-        {
-            await _swarm.Agents.StopAsync(agent.Id, ct).ConfigureAwait(false);
-            await AttemptFailedAsync(t, $"timed out after {timeout}s (agent {agent.Id} stopped)", ct).ConfigureAwait(false);
-            return true;
-        }
-        if (!mayHaveEnded) return false;
-        var final = _swarm.Agents.Reconcile(agent.Id);
-        if (!final.IsTerminal) return false;
-        _nextLivenessCheck.Remove(t.Id);
-        if (final.Status == AgentStatus.Succeeded)
-        {
-            var cost = TotalCost(t);
-            var done = t with { Status = SwarmTaskStatus.Succeeded, Result = final.Result, CostUsd = cost, EndedAt = DateTimeOffset.UtcNow, Error = null };
-            var ok = Registry.Write(c =>
+            if (agent is null)
             {
-                if (!Registry.UpdateTask(c, done, SwarmTaskStatus.Running, $"agent {agent.Id}")) return false;
-                TaskTransitions.PropagateEnd(c, Registry, done);
-                return true;
-            });
-            if (ok) await CleanupAsync(done, succeeded: true, ct).ConfigureAwait(false);
-            return true;
+                await AttemptFailedAsync(t, $"agent {t.AgentIds[^1]} is gone from the registry", ct).ConfigureAwait(false);
+                changed = true;
+                continue;
+            }
+            var mayHaveEnded = agent.IsTerminal || File.Exists(Path.Combine(agent.RunDirectory(agent.Run), Processes.Detached.DetachedProcess.ExitFileName));
+            if (!mayHaveEnded)
+            {
+                // Liveness of the supervisor costs a process lookup; do it about once a second per task.
+                if (!_nextLivenessCheck.TryGetValue(t.Id, out var next) || DateTime.UtcNow >= next)
+                {
+                    _nextLivenessCheck[t.Id] = DateTime.UtcNow.AddSeconds(1);
+                    mayHaveEnded = AgentService.MayHaveEnded(agent);
+                }
+            }
+            if (t.TimeoutSeconds is { } timeout && DateTimeOffset.UtcNow - LastAttemptStart(t, agent, t.StartedAt ?? agent.CreatedAt) > TimeSpan.FromSeconds(timeout) && !agent.IsTerminal)
+            {
+                await _swarm.Agents.StopAsync(agent.Id, ct).ConfigureAwait(false);
+                await AttemptFailedAsync(t, $"timed out after {timeout}s (agent {agent.Id} stopped)", ct).ConfigureAwait(false);
+                changed = true;
+                continue;
+            }
+            if (!mayHaveEnded) continue;
+            var observed = _swarm.Agents.ObserveChange(agent);
+            if (agent.IsTerminal || observed is not null) ending.Add((t, agent, observed));
         }
-        await AttemptFailedAsync(t, $"agent {agent.Id} {final.Status.ToString().ToLowerInvariant()}: {final.Error}", ct).ConfigureAwait(false);
-        return true;
+        if (ending.Count == 0) return changed;
+
+        var outcome = Registry.Write(c =>
+        {
+            var list = new List<(SwarmTask Task, SwarmAgent Final, bool Completed)>();
+            foreach (var (t, agent, next) in ending)
+            {
+                var final = agent;
+                if (next is not null)
+                    final = _swarm.Agents.RecordObserved(c, agent, next) ? next : SwarmRegistry.GetAgent(c, agent.Id) ?? agent;
+                if (!final.IsTerminal) { list.Add((t, final, false)); continue; }
+                if (final.Status != AgentStatus.Succeeded) { list.Add((t, final, false)); continue; }
+                var done = t with { Status = SwarmTaskStatus.Succeeded, Result = final.Result, CostUsd = TotalCost(c, t), EndedAt = DateTimeOffset.UtcNow, Error = null };
+                if (!Registry.UpdateTask(c, done, SwarmTaskStatus.Running, $"agent {agent.Id}")) { list.Add((t, final, false)); continue; }
+                TaskTransitions.PropagateEnd(c, Registry, done);
+                list.Add((done, final, true));
+            }
+            return list;
+        });
+        foreach (var (t, final, completed) in outcome)
+        {
+            changed = true;
+            if (!final.IsTerminal) continue;
+            _nextLivenessCheck.Remove(t.Id);
+            if (completed) await CleanupAsync(t, succeeded: true, ct).ConfigureAwait(false);
+            else if (final.Status != AgentStatus.Succeeded)
+                await AttemptFailedAsync(t, $"agent {final.Id} {final.Status.ToString().ToLowerInvariant()}: {final.Error}", ct).ConfigureAwait(false);
+        }
+        return changed;
     }
 
     private static DateTimeOffset LastAttemptStart(SwarmTask t, SwarmAgent agent, DateTimeOffset fallback) => agent.StartedAt ?? agent.CreatedAt;
 
-    private decimal? TotalCost(SwarmTask t)
+    private decimal? TotalCost(SwarmTask t) => Registry.Read(c => TotalCost(c, t));
+
+    private static decimal? TotalCost(SqliteConnection c, SwarmTask t)
     {
         decimal? sum = null;
         foreach (var id in t.AgentIds)
-            if (Registry.GetAgent(id)?.CostUsd is { } c) sum = (sum ?? 0) + c;
+            if (SwarmRegistry.GetAgent(c, id)?.CostUsd is { } cost) sum = (sum ?? 0) + cost;
         return sum;
     }
 

@@ -54,13 +54,24 @@ public sealed class DetachedProcess
     public string StderrFile => Path.Combine(StateDirectory, StderrFileName);
 
     /// <summary>The supervisor's pid, or null if it was never recorded.</summary>
-    public int? Pid => ReadInt(PidFile);
+    public int? Pid => ReadInt(PidFile, requireNewline: false);
 
     /// <summary>The command's own pid (Unix), or null.</summary>
-    public int? ChildPid => ReadInt(ChildPidFile);
+    public int? ChildPid => ReadInt(ChildPidFile, requireNewline: true);
 
     /// <summary>The exit code once the command has ended; null while it runs (or if the supervisor was killed).</summary>
-    public int? ExitCode => ReadInt(ExitFile);
+    public int? ExitCode => ReadInt(ExitFile, requireNewline: true);
+
+    /// <summary>
+    /// Completes when the supervisor ends, for a helper started by this process (the launcher keeps
+    /// its process object); null when this object was made from the state directory alone. The exit
+    /// file is written before the supervisor ends, so a waiter can read it right away. Lets a caller
+    /// wait for many helpers without polling their files.
+    /// </summary>
+    public Task? Exited { get; init; }
+
+    /// <summary>The supervisor's pid as the launcher got it from the process start (no file read); null otherwise.</summary>
+    public int? StartedPid { get; init; }
 
     public bool HasExited => ExitCode is not null;
 
@@ -78,11 +89,18 @@ public sealed class DetachedProcess
         }
     }
 
-    private static int? ReadInt(string file)
+    /// <summary>
+    /// Reads a small integer file. <paramref name="requireNewline"/>: the supervisors write
+    /// <c>child.pid</c> and <c>exit</c> as one line with one write(2) into a fresh file, so a value
+    /// without its newline is not complete yet (null).
+    /// </summary>
+    private static int? ReadInt(string file, bool requireNewline)
     {
         try
         {
-            var text = File.ReadAllText(file).Trim();
+            var raw = File.ReadAllText(file);
+            if (requireNewline && !raw.EndsWith('\n')) return null;
+            var text = raw.Trim();
             return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null;
         }
         catch (IOException) { return null; }

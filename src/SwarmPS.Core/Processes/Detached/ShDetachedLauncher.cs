@@ -15,20 +15,32 @@ namespace SwarmPS.Core.Processes.Detached;
 /// parameters ("$@"), never as shell text, so nothing the user typed is ever parsed by sh.
 /// To stop the command later, send SIGTERM to <see cref="DetachedProcess.ChildPid"/>; the
 /// supervisor then records 128+signal.
+/// <para>
+/// Every command in the script is a dash builtin: no <c>mv</c> or other external program, so a
+/// supervisor costs one exec (sh) plus the command's own fork. <c>child.pid</c> and <c>exit</c> are
+/// written with one <c>echo</c> each: a single write(2) of "N\n" into a freshly created (empty)
+/// file. The file's size becomes non-zero only when the whole line is in it, so a reader sees
+/// either nothing or the complete line; <see cref="DetachedProcess"/> only accepts a value ending in
+/// a newline. (A rename made the write atomic before; two <c>mv</c> processes per agent cost more
+/// than the supervisor and the agent's own start together.) The supervisor's own stdout and
+/// stderr are the command's log files, which the command inherits: its rare messages (a command
+/// that cannot be found) land where the user looks, and it creates only the files it must
+/// (<c>stdout.log</c>, <c>stderr.log</c>, <c>child.pid</c>, <c>exit</c>; each new file costs an
+/// inode allocation, the largest cost per agent on a busy ext4).
+/// </para>
 /// </remarks>
 public sealed class ShDetachedLauncher : IDetachedLauncher
 {
     // $1: state directory; $2: stdin file; $3...: the command.
     public const string SupervisorScript = """
         dir=$1; in=$2; shift 2
-        exec </dev/null >/dev/null 2>>"$dir/supervisor.log"
+        exec </dev/null >"$dir/stdout.log" 2>"$dir/stderr.log"
         trap '' HUP INT
-        "$@" <"$in" >"$dir/stdout.log" 2>"$dir/stderr.log" &
+        "$@" <"$in" &
         child=$!
-        echo "$child" >"$dir/child.pid.tmp" && mv -f "$dir/child.pid.tmp" "$dir/child.pid"
+        echo "$child" >"$dir/child.pid"
         wait "$child"
-        code=$?
-        echo "$code" >"$dir/exit.tmp" && mv -f "$dir/exit.tmp" "$dir/exit"
+        echo "$?" >"$dir/exit"
         """;
 
     public string Shell { get; init; } = "/bin/sh";
@@ -54,18 +66,27 @@ public sealed class ShDetachedLauncher : IDetachedLauncher
         {
             var supervisor = Process.Start(psi) ?? throw new InvalidOperationException($"{Shell} did not start.");
             // Keep the Process object until the supervisor exits, so the runtime reaps it (no
-            // zombie while this process lives); after we exit, init adopts it.
+            // zombie while this process lives); after we exit, init adopts it. Its Exited event
+            // (the runtime's SIGCHLD handling, no polling) tells this process's waiters that the
+            // exit file is written: the supervisor writes it before it ends.
+            var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             lock (Running) Running.Add(supervisor);
+            supervisor.Exited += (_, _) =>
+            {
+                lock (Running) Running.Remove(supervisor);
+                supervisor.Dispose();
+                exited.TrySetResult();
+            };
             supervisor.EnableRaisingEvents = true;
-            supervisor.Exited += (_, _) => { lock (Running) Running.Remove(supervisor); supervisor.Dispose(); };
+            var pid = supervisor.Id;
             var tmp = Path.Combine(dir, "pid.tmp");
-            File.WriteAllText(tmp, supervisor.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            File.WriteAllText(tmp, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
             File.Move(tmp, Path.Combine(dir, DetachedProcess.PidFileName), overwrite: true);
+            return new DetachedProcess(dir) { Exited = exited.Task, StartedPid = pid };
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
             throw new SwarmException(ErrorIds.ProcessFailed, SwarmErrorKind.Unavailable, $"Could not start {Shell}: {ex.Message}", spec.FileName, ex);
         }
-        return new DetachedProcess(dir);
     }
 }

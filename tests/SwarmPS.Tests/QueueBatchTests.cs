@@ -1,0 +1,204 @@
+using FluentAssertions;
+using SwarmPS.Core;
+using SwarmPS.Core.Agents;
+using SwarmPS.Core.Processes.Detached;
+using SwarmPS.Core.Providers;
+using SwarmPS.Core.Registry;
+using SwarmPS.Core.Tasks;
+using SwarmPS.Tests.Support;
+using Xunit;
+
+namespace SwarmPS.Tests;
+
+/// <summary>
+/// The scheduler's batched path (tasks whose environment exists): claims, agent rows and runs
+/// recorded together before any process starts, completions recorded together, ends seen through
+/// the supervisors' exits instead of polling, and recovery when a scheduler dies between the steps.
+/// </summary>
+public class QueueBatchTests : IDisposable
+{
+    private const string Ticket = "BATCH-1";
+    private readonly TempRepo _r = new();
+    private readonly SwarmService _svc;
+
+    public QueueBatchTests()
+    {
+        _svc = new SwarmService(new SwarmHome(_r.Home), new SwarmConfig());
+        if (!Skip) Sync.Run(_svc.NewEnvironmentAsync(new NewEnvironmentRequest { Ticket = Ticket, RepositoryPath = _r.Repo }));
+    }
+
+    public void Dispose()
+    {
+        foreach (var a in _svc.Registry.ListAgents().Where(a => !a.IsTerminal))
+            try { Sync.Run(_svc.Agents.StopAsync(a.Id)); } catch (SwarmException) { }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _r.Dispose();
+    }
+
+    private static bool Skip => OperatingSystem.IsWindows();
+
+    private static TaskSpec Cmd(string name, string script, params string[] deps) => new()
+    {
+        Name = name, Title = name, Prompt = name, Profile = "command", Command = new() { "sh", "-c", script }, DependsOn = deps.ToList(),
+        Ticket = Ticket, RetryBackoffSeconds = 0,
+    };
+
+    [Fact]
+    public void Tasks_in_an_existing_environment_are_claimed_started_and_completed_in_batches_with_every_transition_in_order()
+    {
+        if (Skip) return;
+        var log = Path.Combine(_r.Root, "order.log");
+        var specs = Enumerable.Range(0, 6).Select(i => Cmd("w" + i, $"echo w{i} >> '{log}'")).ToList();
+        specs.Add(Cmd("after", $"echo after >> '{log}'", specs.Select(s => s.Name!).ToArray()));
+        specs.Add(Cmd("bad", "exit 3"));
+        specs.Add(Cmd("skipped", "true", "bad"));
+        var added = _svc.Tasks.Add(specs);
+        var scheduler = new QueueScheduler(_svc);
+        var summary = Sync.Run(scheduler.RunAsync(new SchedulerOptions { MaxParallel = 4, PollInterval = TimeSpan.FromMilliseconds(50) }));
+        summary.Drained.Should().BeTrue();
+        File.ReadAllLines(log).Last().Should().Be("after", "a dependent starts only after all its dependencies succeeded");
+
+        var byName = added.ToDictionary(t => t.Title, t => _svc.Tasks.Get(t.Id));
+        byName["bad"].Status.Should().Be(SwarmTaskStatus.Failed);
+        byName["bad"].Error.Should().Contain("exit");
+        byName["skipped"].Status.Should().Be(SwarmTaskStatus.Skipped);
+        var events = _svc.Registry.ListEvents();
+        foreach (var t in byName.Values.Where(t => t.Title != "bad" && t.Title != "skipped"))
+        {
+            t.Status.Should().Be(SwarmTaskStatus.Succeeded);
+            var agentId = t.AgentIds.Should().ContainSingle().Subject;
+            var agent = _svc.Agents.Get(agentId);
+            agent.Status.Should().Be(AgentStatus.Succeeded);
+            agent.Supervisor.Should().NotBeNull("the supervisor is recorded after the launch");
+            _svc.Agents.GetRuns(agentId).Should().ContainSingle(r => r.Status == AgentStatus.Succeeded && r.ExitCode == 0);
+            // Claim, agent row, agent end, task end: each committed, in this order.
+            long Id(string kind, string subject, string? from, string to) =>
+                events.Single(e => e.Kind == kind && e.Subject == subject && e.OldStatus == from && e.NewStatus == to).Id;
+            var claim = Id(EventKinds.Task, t.Id, "Queued", "Running");
+            var created = Id(EventKinds.Agent, agentId, null, "Starting");
+            var agentEnd = events.Single(e => e.Kind == EventKinds.Agent && e.Subject == agentId && e.NewStatus == "Succeeded").Id;
+            var taskEnd = Id(EventKinds.Task, t.Id, "Running", "Succeeded");
+            claim.Should().BeLessThan(created);
+            created.Should().BeLessThan(agentEnd);
+            agentEnd.Should().BeLessThan(taskEnd);
+        }
+        scheduler.ExitWakeups.Should().BeGreaterThan(0, "the supervisors' exits wake the scheduler");
+    }
+
+    [Fact]
+    public void An_agent_that_ends_wakes_the_scheduler_without_waiting_for_the_poll_interval()
+    {
+        if (Skip) return;
+        _svc.Tasks.Add(new[] { Cmd("a", "sleep 1"), Cmd("b", "sleep 1"), Cmd("c", "true", "a", "b") });
+        var scheduler = new QueueScheduler(_svc);
+        // With only its own agents running, the scheduler sleeps for the whole poll interval unless
+        // an exit wakes it: polling alone would take at least 60 s per step here.
+        var summary = Sync.Run(scheduler.RunAsync(new SchedulerOptions { MaxParallel = 2, PollInterval = TimeSpan.FromSeconds(60) }));
+        summary.Drained.Should().BeTrue();
+        summary.Counts[SwarmTaskStatus.Succeeded].Should().Be(3);
+        summary.Duration.Should().BeLessThan(TimeSpan.FromSeconds(45), "each end was seen through the supervisor's exit, not by polling");
+        scheduler.ExitWakeups.Should().Be(3);
+    }
+
+    /// <summary>What the batched dispatch commits before launching: the claim with the agent row and run.</summary>
+    private AgentService.PreparedStart ClaimLikeTheScheduler(SwarmTask t)
+    {
+        var p = _svc.Agents.PrepareStart(new AgentStartRequest { Ticket = Ticket, Profile = t.Profile, Prompt = t.Prompt, Command = t.Command, WaitForRunning = false });
+        _svc.Registry.Write(c =>
+        {
+            var running = t with { Status = SwarmTaskStatus.Running, Attempts = 1, StartedAt = DateTimeOffset.UtcNow, AgentIds = new[] { p.Agent.Id } };
+            _svc.Registry.UpdateTask(c, running, SwarmTaskStatus.Queued).Should().BeTrue();
+            AgentService.RecordPrepared(c, p);
+            return 0;
+        });
+        return p;
+    }
+
+    private void Backdate(string agentId, TimeSpan by) => _svc.Registry.Write(c =>
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "UPDATE agents SET updated_at = $u WHERE id = $id";
+        cmd.Parameters.AddWithValue("$u", SwarmRegistry.Time(DateTimeOffset.UtcNow - by));
+        cmd.Parameters.AddWithValue("$id", agentId);
+        return cmd.ExecuteNonQuery();
+    });
+
+    [Fact]
+    public void A_scheduler_that_died_between_the_batched_claim_and_the_launch_is_recovered_by_the_next()
+    {
+        if (Skip) return;
+        var never = Cmd("never", "true");
+        never.MaxAttempts = 2;
+        var added = _svc.Tasks.Add(new[] { never, Cmd("unrecorded", "sleep 3") });
+
+        // "never": claimed with its agent row, then the scheduler died before launching it.
+        var p1 = ClaimLikeTheScheduler(added[0]);
+        // "unrecorded": launched, then the scheduler died before recording the supervisor.
+        var p2 = ClaimLikeTheScheduler(added[1]);
+        _svc.Agents.Launch(p2);
+        p2.LaunchError.Should().BeNull();
+        // Both look older than a launch can take.
+        Backdate(p1.Agent.Id, TimeSpan.FromMinutes(2));
+        Backdate(p2.Agent.Id, TimeSpan.FromMinutes(2));
+
+        var summary = Sync.Run(new QueueScheduler(_svc).RunAsync(new SchedulerOptions { MaxParallel = 2, PollInterval = TimeSpan.FromMilliseconds(50) }));
+        summary.Drained.Should().BeTrue();
+
+        var retried = _svc.Tasks.Get(added[0].Id);
+        retried.Status.Should().Be(SwarmTaskStatus.Succeeded, "the lost attempt is retried under the task's policy");
+        retried.Attempts.Should().Be(2);
+        retried.AgentIds.Should().HaveCount(2);
+        _svc.Agents.Get(p1.Agent.Id).Status.Should().Be(AgentStatus.Lost);
+
+        var adopted = _svc.Tasks.Get(added[1].Id);
+        adopted.Status.Should().Be(SwarmTaskStatus.Succeeded, "the running supervisor is found through its pid file and adopted");
+        adopted.AgentIds.Should().ContainSingle().Which.Should().Be(p2.Agent.Id);
+        adopted.Attempts.Should().Be(1);
+    }
+
+    [Fact]
+    public void A_task_cancelled_between_the_claim_and_the_launch_does_not_run()
+    {
+        if (Skip) return;
+        var marker = Path.Combine(_r.Root, "ran");
+        var added = _svc.Tasks.Add(new[] { Cmd("x", $"sleep 3; touch '{marker}'") });
+        var p = ClaimLikeTheScheduler(added[0]);
+        // Cancelled by someone else after the claim was committed, before the launch.
+        Sync.Run(_svc.Tasks.CancelAsync(added[0].Id)).Status.Should().Be(SwarmTaskStatus.Cancelled);
+        _svc.Agents.Get(p.Agent.Id).Status.Should().Be(AgentStatus.Stopped);
+        // What the scheduler does next: launch, fail to record (the agent is no longer Starting), kill it.
+        _svc.Agents.Launch(p);
+        _svc.Registry.Write(c => AgentService.RecordLaunched(c, p)).Should().BeFalse();
+        Sync.Run(_svc.Agents.KillLaunchedAsync(p));
+        Sync.Run(p.Handle!.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Thread.Sleep(3500);
+        File.Exists(marker).Should().BeFalse("the command was killed before it could do anything");
+        _svc.Agents.Get(p.Agent.Id).Status.Should().Be(AgentStatus.Stopped);
+        _svc.Tasks.Get(added[0].Id).Status.Should().Be(SwarmTaskStatus.Cancelled);
+    }
+
+    [Fact]
+    public void The_sh_supervisor_writes_only_its_files_as_whole_lines_and_reports_its_exit_without_polling()
+    {
+        if (Skip) return;
+        var dir = Path.Combine(_r.Root, "state");
+        var handle = new ShDetachedLauncher().Start(new DetachedProcessSpec("sh", new[] { "-c", "echo out; echo err >&2; nosuchcommand-xyz; exit 3" }, dir));
+        handle.Exited.Should().NotBeNull("the launcher keeps the supervisor's process object");
+        handle.Exited!.Wait(TimeSpan.FromSeconds(20)).Should().BeTrue();
+        // The exit file is complete when the supervisor has ended.
+        handle.ExitCode.Should().Be(3);
+        File.ReadAllText(handle.ExitFile).Should().Be("3\n");
+        File.ReadAllText(handle.StdoutFile).Should().Be("out\n");
+        File.ReadAllText(handle.StderrFile).Should().Contain("err").And.Contain("nosuchcommand-xyz");
+        Directory.GetFiles(dir).Select(Path.GetFileName).Should().BeEquivalentTo(
+            new[] { "pid", "child.pid", "exit", "stdout.log", "stderr.log" }, "one file per fact, nothing else (each file is an inode to allocate)");
+        handle.StartedPid.Should().Be(handle.Pid);
+
+        // A value without its newline is a write still in progress: not an exit code yet.
+        File.WriteAllText(handle.ExitFile, "12");
+        new DetachedProcess(dir).ExitCode.Should().BeNull();
+        File.WriteAllText(handle.ExitFile, "127\n");
+        new DetachedProcess(dir).ExitCode.Should().Be(127);
+        new DetachedProcess(dir).Exited.Should().BeNull("a handle made from the directory alone cannot wait without polling");
+    }
+}
