@@ -156,9 +156,6 @@ public sealed class QueueScheduler
     }
 
     private static readonly string[] TaskKind = { EventKinds.Task };
-    internal static readonly Dictionary<string, (long Ticks, int Count)> Prof = new();
-    internal static void P(string k, long start) { lock (Prof) { Prof.TryGetValue(k, out var v); Prof[k] = (v.Ticks + Stopwatch.GetTimestamp() - start, v.Count + 1); } }
-    internal static string ProfReport() { lock (Prof) return string.Join("\n", Prof.OrderByDescending(kv => kv.Value.Ticks).Select(kv => $"{kv.Key,-12} {kv.Value.Ticks * 1000.0 / Stopwatch.Frequency,9:0.0} ms {kv.Value.Count,6}")); }
 
     /// <summary>Released when a supervisor this scheduler started ends: the loop wakes without polling.</summary>
     private readonly SemaphoreSlim _wake = new(0);
@@ -252,20 +249,16 @@ public sealed class QueueScheduler
     /// </summary>
     private async Task<int> DispatchAsync(IReadOnlyList<SwarmTask> ready, CancellationToken ct)
     {
+        // Preparing writes each agent's directory and files: on a busy disk that is most of a
+        // start's cost, so the tasks are prepared in parallel (the order of the claims below stays
+        // the dispatch order).
+        var prepared = await Task.WhenAll(ready.Select(t => Task.Run(() => TryPrepare(t), CancellationToken.None))).ConfigureAwait(false);
         var batch = new List<(SwarmTask Task, AgentService.PreparedStart Start)>();
         var single = new List<SwarmTask>();
-        foreach (var t in ready)
+        for (var i = 0; i < ready.Count; i++)
         {
-            var ticket = t.Ticket ?? t.EnvironmentTicket;
-            if (ticket is null || Registry.GetEnvironment(ticket) is not { Status: EnvironmentStatus.Running }) { single.Add(t); continue; }
-            try
-            {
-                batch.Add((t, _swarm.Agents.PrepareStart(new AgentStartRequest { Ticket = ticket, Profile = t.Profile, Prompt = t.Prompt, Command = t.Command, WaitForRunning = false })));
-            }
-            catch (Exception ex) when (ex is SwarmException or IOException or UnauthorizedAccessException)
-            {
-                single.Add(t); // the one-by-one path records the failure under the task's policy
-            }
+            if (prepared[i] is { } p) batch.Add((ready[i], p));
+            else single.Add(ready[i]); // the one-by-one path creates the environment or records the failure under the task's policy
         }
 
         var singles = single.Select(t => DispatchOneAsync(t, ct)).ToList();
@@ -292,11 +285,8 @@ public sealed class QueueScheduler
             foreach (var (_, p) in batch.Where(b => !claimed.Any(x => ReferenceEquals(x.Start, b.Start))))
                 AgentService.DiscardPrepared(p);
 
-            foreach (var (_, p) in claimed)
-            {
-                _swarm.Agents.Launch(p);
-                WakeOnExit(p.Agent.Id, p.Handle);
-            }
+            await Task.WhenAll(claimed.Select(x => Task.Run(() => _swarm.Agents.Launch(x.Start), CancellationToken.None))).ConfigureAwait(false);
+            foreach (var (_, p) in claimed) WakeOnExit(p.Agent.Id, p.Handle);
             var raced = Registry.Write(c =>
             {
                 var lost = new List<AgentService.PreparedStart>();
@@ -323,6 +313,21 @@ public sealed class QueueScheduler
         }
         n += (await Task.WhenAll(singles).ConfigureAwait(false)).Count(x => x);
         return n;
+    }
+
+    /// <summary>The task's agent start prepared, or null when it must take the one-by-one path.</summary>
+    private AgentService.PreparedStart? TryPrepare(SwarmTask t)
+    {
+        var ticket = t.Ticket ?? t.EnvironmentTicket;
+        if (ticket is null || Registry.GetEnvironment(ticket) is not { Status: EnvironmentStatus.Running }) return null;
+        try
+        {
+            return _swarm.Agents.PrepareStart(new AgentStartRequest { Ticket = ticket, Profile = t.Profile, Prompt = t.Prompt, Command = t.Command, WaitForRunning = false });
+        }
+        catch (Exception ex) when (ex is SwarmException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Dispatches one task: creates its environment when needed, then starts its agent (one step per transaction).</summary>
