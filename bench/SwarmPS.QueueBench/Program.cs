@@ -123,6 +123,7 @@ public static class Program
         var eventsBefore = svc.Events.Get(limit: int.MaxValue).Count;
 
         Console.Error.WriteLine($"Running {o.Tasks} no-op tasks at --max-parallel {o.Parallel} ...");
+        var loadBefore = LoadAverage();
         var cpu0 = Cpu();
         var sw = Stopwatch.StartNew();
         var summary = await svc.RunQueueAsync(new SchedulerOptions { MaxParallel = o.Parallel, PollInterval = TimeSpan.FromMilliseconds(o.PollMs) });
@@ -147,6 +148,7 @@ public static class Program
         var summary2 = await svc2.RunQueueAsync(new SchedulerOptions { MaxParallel = o.Parallel, PollInterval = TimeSpan.FromMilliseconds(o.PollMs) });
         var queueWarm = sw2.Elapsed.TotalSeconds;
         var cpu3 = Cpu();
+        var loadAfter = LoadAverage();
         xargs.Add(Xargs(o));
         xargs.Sort();
         var x = xargs[xargs.Count / 2];
@@ -167,7 +169,7 @@ public static class Program
 
         static string Cpus((long U, long S, long CU, long CS) a, (long U, long S, long CU, long CS) b) =>
             string.Create(CultureInfo.InvariantCulture, $"{(b.U + b.S - a.U - a.S) / 100.0:0.00} s / {(b.CU + b.CS - a.CU - a.CS) / 100.0:0.00} s");
-        report.AppendLine(CultureInfo.InvariantCulture, $"**(a) {o.Tasks} no-op tasks (command profile, `true`, one existing environment) at {o.Parallel} in parallel**; root `{root}`; load average before: {LoadAverage()}");
+        report.AppendLine(CultureInfo.InvariantCulture, $"**(a) {o.Tasks} no-op tasks (command profile, `true`, one existing environment) at {o.Parallel} in parallel**; root `{root}`; load average before: {loadBefore}");
         report.AppendLine();
         report.AppendLine("| | Wall time | Per task | vs xargs | CPU: scheduler process / its children |");
         report.AppendLine("| --- | ---: | ---: | ---: | ---: |");
@@ -176,7 +178,7 @@ public static class Program
         report.AppendLine(CultureInfo.InvariantCulture, $"| `RunQueueAsync`, second run (warm, new home) | {queueWarm:0.000} s | {queueWarm * 1000 / o.Tasks:0.00} ms | {queueWarm / x:0.00}x | {Cpus(cpu2, cpu3)} |");
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture, $"Target <= {TargetRatio}x (first run): **{(o.Quick ? "not judged (--quick)" : pass ? "met" : "missed")}**. {succeeded} of {o.Tasks} Succeeded " +
-            $"({summary2.Counts[SwarmTaskStatus.Succeeded]} in the second run); dispatched {summary.Dispatched}, reported finished {summary.Finished}. Adding the batch (one transaction) took {addTime.TotalMilliseconds:0} ms (not in the wall time). Load average after: {LoadAverage()}.");
+            $"({summary2.Counts[SwarmTaskStatus.Succeeded]} in the second run); dispatched {summary.Dispatched}, reported finished {summary.Finished}. Adding the batch (one transaction) took {addTime.TotalMilliseconds:0} ms (not in the wall time). Load average after the second run: {loadAfter}.");
         report.AppendLine(CultureInfo.InvariantCulture, $"Durable transitions: {taskEvents / (double)o.Tasks:0.0} task events and {agentEvents / (double)o.Tasks:0.0} agent events per task, each committed (SQLite WAL) before it is acted on.");
         report.AppendLine(CultureInfo.InvariantCulture, $"Each agent leaves {inodes:0.0} directories and files (its state and logs); creating one empty file in a new directory on this root takes {create:0.000} ms here (xargs creates none).");
         report.AppendLine(CultureInfo.InvariantCulture, $"One `AgentService.StartAsync` of `true` alone (returns once the detached supervisor is launched): median {starts[starts.Count / 2]:0.0} ms, min {starts[0]:0.0} ms over 10.");
