@@ -108,6 +108,24 @@ public sealed partial class SwarmRegistry
         return list;
     }
 
+    /// <summary>
+    /// Task rows matching <paramref name="where"/> in queue order, at most <paramref name="limit"/>
+    /// (-1: all), in ONE statement and WITHOUT their dependency lists (<see cref="SwarmTask.DependsOn"/>
+    /// is empty): for the scheduler's per-pass reads, which never need them (a status update does
+    /// not touch the edges; propagation reads them itself).
+    /// </summary>
+    internal static IReadOnlyList<SwarmTask> TaskRowsWhere(SqliteConnection c, string where, int limit, params (string, object)[] args)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT {TaskColumns} FROM tasks WHERE {where} ORDER BY priority DESC, seq LIMIT $limit";
+        cmd.Parameters.AddWithValue("$limit", limit);
+        foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
+        using var r = cmd.ExecuteReader();
+        var list = new List<SwarmTask>();
+        while (r.Read()) list.Add(ReadTask(r));
+        return list;
+    }
+
     /// <summary>All tasks in queue order (priority, then age), with their dependencies.</summary>
     public IReadOnlyList<SwarmTask> ListTasks() => Read(c => ListTasks(c, null));
 

@@ -69,7 +69,7 @@ public sealed class QueueScheduler
         var lastEvent = LastEventId();
         var lastHookEvent = lastEvent;
         await using var hooks = _swarm.Config.Webhooks.Count > 0 ? new Events.WebhookDispatcher(_swarm.Config.Webhooks) : null;
-        int dispatched = 0, finished = 0;
+        int dispatched = 0, finished = 0, endedCount = 0;
         var drained = false;
         try
         {
@@ -85,7 +85,7 @@ public sealed class QueueScheduler
                 // Wake-ups that arrived up to here are covered by this pass.
                 while (_wake.CurrentCount > 0) _wake.Wait(0);
                 var changed = false;
-                var running = Registry.Read(c => TasksWhere(c, "status = 'Running'").Select(t => (Task: t, Agent: t.AgentIds.Count > 0 ? SwarmRegistry.GetAgent(c, t.AgentIds[^1]) : null)).ToList());
+                var running = Registry.Read(RunningTasks);
                 changed |= await CheckRunningAsync(running, ct).ConfigureAwait(false);
 
                 var slots = options.MaxParallel - RunningCount();
@@ -105,13 +105,16 @@ public sealed class QueueScheduler
                     foreach (var e in SwarmRegistry.ListEvents(c, afterId: lastEvent, kinds: TaskKind))
                     {
                         lastEvent = e.Id;
-                        if (e.NewStatus is nameof(SwarmTaskStatus.Succeeded) or nameof(SwarmTaskStatus.Failed) or nameof(SwarmTaskStatus.Cancelled) or nameof(SwarmTaskStatus.Skipped)
-                            && SwarmRegistry.GetTask(c, e.Subject) is { } done)
-                            list.Add(done);
+                        if (e.NewStatus is not (nameof(SwarmTaskStatus.Succeeded) or nameof(SwarmTaskStatus.Failed) or nameof(SwarmTaskStatus.Cancelled) or nameof(SwarmTaskStatus.Skipped))) continue;
+                        // The finished task is read only for a consumer (the cmdlets write it to the pipeline).
+                        if (options.OnTaskFinished is null) endedCount++;
+                        else if (SwarmRegistry.GetTask(c, e.Subject) is { } done) list.Add(done);
                     }
                     var forHooks = hooks is null ? Array.Empty<SwarmEvent>() : SwarmRegistry.ListEvents(c, afterId: lastHookEvent);
                     return (list, forHooks, Counts(c));
                 });
+                finished += endedCount;
+                endedCount = 0;
                 foreach (var done in ended)
                 {
                     finished++;
@@ -204,9 +207,20 @@ public sealed class QueueScheduler
         return list;
     }
 
-    /// <summary>The next <paramref name="slots"/> Queued tasks whose back-off has passed, in dispatch order.</summary>
+    /// <summary>
+    /// The next <paramref name="slots"/> Queued tasks whose back-off has passed, in dispatch order
+    /// (rows without their dependency lists: one statement).
+    /// </summary>
     internal static IReadOnlyList<SwarmTask> ReadyTasks(SqliteConnection c, int slots) =>
-        TasksWhere(c, "status = 'Queued' AND (not_before IS NULL OR not_before <= $now)", slots, ("$now", SwarmRegistry.Time(DateTimeOffset.UtcNow)));
+        SwarmRegistry.TaskRowsWhere(c, "status = 'Queued' AND (not_before IS NULL OR not_before <= $now)", slots, ("$now", SwarmRegistry.Time(DateTimeOffset.UtcNow)));
+
+    /// <summary>The Running tasks with their current agents: two statements, whatever their number.</summary>
+    private static List<(SwarmTask Task, SwarmAgent? Agent)> RunningTasks(SqliteConnection c)
+    {
+        var tasks = SwarmRegistry.TaskRowsWhere(c, "status = 'Running'", -1);
+        var agents = SwarmRegistry.GetAgents(c, tasks.Where(t => t.AgentIds.Count > 0).Select(t => t.AgentIds[^1]).ToList());
+        return tasks.Select(t => (t, t.AgentIds.Count > 0 && agents.TryGetValue(t.AgentIds[^1], out var a) ? a : null)).ToList();
+    }
 
     internal int RunningCount() => Registry.Read(c => Convert.ToInt32(SwarmRegistry.Scalar(c, "SELECT count(*) FROM tasks WHERE status = 'Running'"), System.Globalization.CultureInfo.InvariantCulture));
 
@@ -261,7 +275,8 @@ public sealed class QueueScheduler
             else single.Add(ready[i]); // the one-by-one path creates the environment or records the failure under the task's policy
         }
 
-        var singles = single.Select(t => DispatchOneAsync(t, ct)).ToList();
+        // The one-by-one path needs the dependency list (a new environment may start from a dependency's branch).
+        var singles = single.Select(t => DispatchOneAsync(Registry.GetTask(t.Id) ?? t, ct)).ToList();
         var n = 0;
         if (batch.Count > 0)
         {
