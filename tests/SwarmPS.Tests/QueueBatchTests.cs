@@ -91,13 +91,15 @@ public class QueueBatchTests : IDisposable
         if (Skip) return;
         _svc.Tasks.Add(new[] { Cmd("a", "sleep 1"), Cmd("b", "sleep 1"), Cmd("c", "true", "a", "b") });
         var scheduler = new QueueScheduler(_svc);
-        // With only its own agents running, the scheduler sleeps for the whole poll interval unless
-        // an exit wakes it: polling alone would take at least 60 s per step here.
+        // With only its own agents running, the scheduler sleeps for the whole poll interval (at most
+        // until the lease's renewal, 10 s) unless an exit wakes it: polling alone would take at least
+        // 10 s per step here, two steps.
         var summary = Sync.Run(scheduler.RunAsync(new SchedulerOptions { MaxParallel = 2, PollInterval = TimeSpan.FromSeconds(60) }));
         summary.Drained.Should().BeTrue();
         summary.Counts[SwarmTaskStatus.Succeeded].Should().Be(3);
-        summary.Duration.Should().BeLessThan(TimeSpan.FromSeconds(45), "each end was seen through the supervisor's exit, not by polling");
+        summary.Duration.Should().BeLessThan(TimeSpan.FromSeconds(19), "each end was seen through the supervisor's exit, not by polling");
         scheduler.ExitWakeups.Should().Be(3);
+        scheduler.WokenByExit.Should().BeGreaterThan(0, "an idle wait ended because a supervisor exited");
     }
 
     /// <summary>What the batched dispatch commits before launching: the claim with the agent row and run.</summary>

@@ -45,6 +45,7 @@ public sealed class QueueScheduler
     public const string LeaseName = "scheduler";
     private static readonly TimeSpan LeaseTtl = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MinDelay = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan LeaseRenewal = TimeSpan.FromSeconds(10);
 
     private readonly SwarmService _swarm;
     private readonly Dictionary<string, DateTime> _nextLivenessCheck = new(StringComparer.Ordinal);
@@ -76,7 +77,7 @@ public sealed class QueueScheduler
             while (!ct.IsCancellationRequested)
             {
                 if (control.StopRequested) { control.ClearStopRequest(); break; }
-                if (DateTime.UtcNow - lastRenew > TimeSpan.FromSeconds(10))
+                if (DateTime.UtcNow - lastRenew >= LeaseRenewal)
                 {
                     if (!Registry.TryAcquireLease(LeaseName, holder, LeaseTtl, out other))
                         throw new SwarmException(ErrorIds.SchedulerRunning, SwarmErrorKind.InvalidState, $"Lost the scheduler lease to process {other}.");
@@ -143,7 +144,14 @@ public sealed class QueueScheduler
                         : idleDelay == TimeSpan.Zero ? MinDelay : TimeSpan.FromTicks(Math.Min(idleDelay.Ticks * 2, options.PollInterval.Ticks));
                     try
                     {
-                        if (await _wake.WaitAsync(idleDelay, ct).ConfigureAwait(false)) idleDelay = TimeSpan.Zero;
+                        // Never past the lease's renewal (a long poll interval must not let it expire).
+                        var untilRenewal = lastRenew + LeaseRenewal - DateTime.UtcNow;
+                        var wait = untilRenewal < idleDelay ? (untilRenewal > TimeSpan.Zero ? untilRenewal : TimeSpan.Zero) : idleDelay;
+                        if (await _wake.WaitAsync(wait, ct).ConfigureAwait(false))
+                        {
+                            idleDelay = TimeSpan.Zero;
+                            _wokenByExit++;
+                        }
                     }
                     catch (OperationCanceledException) { break; }
                 }
@@ -166,6 +174,10 @@ public sealed class QueueScheduler
     /// <summary>Supervisor exits seen through the launcher's process objects (tests read it).</summary>
     internal int ExitWakeups => Volatile.Read(ref _exitWakeups);
     private int _exitWakeups;
+
+    /// <summary>Idle waits that a supervisor's exit ended (tests read it).</summary>
+    internal int WokenByExit => _wokenByExit;
+    private int _wokenByExit;
 
     /// <summary>Agents whose supervisor this scheduler started and that have not ended yet.</summary>
     private readonly HashSet<string> _own = new(StringComparer.Ordinal);
