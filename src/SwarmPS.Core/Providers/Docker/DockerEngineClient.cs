@@ -60,6 +60,13 @@ public sealed class DockerEngineClient : IDisposable
     /// <summary>The negotiated version ("1.41"), after the first call.</summary>
     public string? ApiVersion => _version;
 
+    /// <summary>
+    /// A version to speak instead of negotiating (docker.apiVersion in config.json). The engine is still
+    /// pinged first, so an unreachable engine is reported as such; an engine older than the pin answers
+    /// 400, reported as DockerApiVersionUnsupported.
+    /// </summary>
+    public string? PinnedApiVersion { get; init; }
+
     public void Dispose()
     {
         _http.Dispose();
@@ -77,13 +84,18 @@ public sealed class DockerEngineClient : IDisposable
         {
             if (_version is not null) return _version;
             string? server = null;
-            using (var ping = await SendRawAsync(HttpMethod.Get, "/_ping", null, "ping", ct).ConfigureAwait(false))
+            using (var ping = await SendRawAsync(HttpMethod.Get, "/_ping", (HttpContent?)null, "ping", ct).ConfigureAwait(false))
             {
                 if (ping.IsSuccessStatusCode && ping.Headers.TryGetValues("Api-Version", out var values)) server = values.FirstOrDefault();
             }
+            if (PinnedApiVersion is not null)
+            {
+                _version = PinnedApiVersion;
+                return _version;
+            }
             if (string.IsNullOrEmpty(server))
             {
-                using var v = await SendRawAsync(HttpMethod.Get, "/version", null, "version", ct).ConfigureAwait(false);
+                using var v = await SendRawAsync(HttpMethod.Get, "/version", (HttpContent?)null, "version", ct).ConfigureAwait(false);
                 await EnsureAsync(v, "version", null, ct).ConfigureAwait(false);
                 var node = JsonNode.Parse(await v.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
                 server = node?["ApiVersion"]?.GetValue<string>();
@@ -110,10 +122,13 @@ public sealed class DockerEngineClient : IDisposable
         return chosen.ToString(2);
     }
 
-    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string pathAndQuery, JsonNode? body, string operation, CancellationToken ct)
+    private Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string pathAndQuery, JsonNode? body, string operation, CancellationToken ct) =>
+        SendRawAsync(method, pathAndQuery, body is null ? null : new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), operation, ct);
+
+    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string pathAndQuery, HttpContent? content, string operation, CancellationToken ct)
     {
         using var req = new HttpRequestMessage(method, pathAndQuery.TrimStart('/'));
-        if (body is not null) req.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        req.Content = content;
         try
         {
             return await _http.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
@@ -131,10 +146,13 @@ public sealed class DockerEngineClient : IDisposable
     }
 
     /// <summary>Sends a versioned request. Status codes in <paramref name="accept"/> (besides 2xx) are returned, not thrown.</summary>
-    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, JsonNode? body, string operation, string? target, CancellationToken ct, params HttpStatusCode[] accept)
+    public Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, JsonNode? body, string operation, string? target, CancellationToken ct, params HttpStatusCode[] accept) =>
+        SendContentAsync(method, path, body is null ? null : new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), operation, target, ct, accept);
+
+    private async Task<HttpResponseMessage> SendContentAsync(HttpMethod method, string path, HttpContent? content, string operation, string? target, CancellationToken ct, params HttpStatusCode[] accept)
     {
         var version = await NegotiateAsync(ct).ConfigureAwait(false);
-        var resp = await SendRawAsync(method, "/v" + version + path, body, operation, ct).ConfigureAwait(false);
+        var resp = await SendRawAsync(method, "/v" + version + path, content, operation, ct).ConfigureAwait(false);
         if (resp.IsSuccessStatusCode || accept.Contains(resp.StatusCode)) return resp;
         try
         {
@@ -258,6 +276,14 @@ public sealed class DockerEngineClient : IDisposable
         return r?["Id"]?.GetValue<string>() ?? "";
     }
 
+    /// <summary>Extracts a tar archive into <paramref name="directory"/> of the container (which must exist). 404: no such container or directory.</summary>
+    public async Task PutArchiveAsync(string container, string directory, byte[] tar, CancellationToken ct)
+    {
+        var content = new ByteArrayContent(tar);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
+        using var r = await SendContentAsync(HttpMethod.Put, $"/containers/{E(container)}/archive?path={E(directory)}", content, $"copy into {container}:{directory}", container, ct).ConfigureAwait(false);
+    }
+
     /// <summary>The image's id, or null when the engine does not have it.</summary>
     public async Task<string?> InspectImageAsync(string name, CancellationToken ct)
     {
@@ -335,16 +361,21 @@ public sealed class DockerEngineClient : IDisposable
                 try { if (text.TrimStart().StartsWith('{')) msg = JsonNode.Parse(text)?["message"]?.GetValue<string>() ?? text; } catch (JsonException) { }
                 throw DockerEngineException.FromResponse((HttpStatusCode)status, msg, "exec start in " + container, container);
             }
-            if (standardInput is not null)
-            {
-                if (standardInput.Length > 0) await conn.WriteAsync(standardInput, ct).ConfigureAwait(false);
-                await conn.FlushAsync(ct).ConfigureAwait(false);
-                // Half-close: the engine closes the process's stdin. (Named pipes have no half-close.)
-                if (conn is NetworkStream ns) ns.Socket.Shutdown(SocketShutdown.Send);
-            }
+            // Stdin is written while the output is read (a process that echoes a large input would
+            // otherwise block on a full output buffer), then closed: a half-close on sockets, a
+            // zero-byte message on Windows named pipes (see DockerStdin).
+            var pump = standardInput is null ? Task.CompletedTask
+                : DockerStdin.PumpAsync(conn, standardInput, DockerStdin.CloseWriteFor(Endpoint.Kind), ct);
             Stream payload = headers.TryGetValue("transfer-encoding", out var te) && te.Contains("chunked", StringComparison.OrdinalIgnoreCase)
                 ? new ChunkedReadStream(reader) : reader;
-            await DockerStreamDemultiplexer.DemultiplexAsync(payload, stdout, stderr, ct).ConfigureAwait(false);
+            try
+            {
+                await DockerStreamDemultiplexer.DemultiplexAsync(payload, stdout, stderr, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                await pump.ConfigureAwait(false);
+            }
         }
 
         // The exit code is only known once the stream has closed; the engine may still be recording it.
