@@ -12,10 +12,22 @@ using Xunit;
 
 namespace SwarmPS.Tests.Docker;
 
-/// <summary>The Docker provider end to end against a real engine (skips loudly without one, see <see cref="DockerFixture"/>).</summary>
-public sealed class DockerEndToEndTests : IDisposable
+/// <summary>The Docker provider end to end against the Docker Engine (skips loudly without one, see <see cref="DockerFixture"/>).</summary>
+[Collection(DockerEngineCollection.Name)]
+public sealed class DockerEndToEndTests : ContainerEndToEndTests<DockerFixture>
 {
-    private readonly DockerFixture _f = new();
+}
+
+/// <summary>The same end-to-end tests against podman's Docker-compatible API (<c>.ci/backends/podman.sh start</c>).</summary>
+[Collection(DockerEngineCollection.Name)]
+public sealed class PodmanEndToEndTests : ContainerEndToEndTests<PodmanFixture>
+{
+}
+
+/// <summary>The Docker provider end to end against a real engine (skips loudly without one, see <see cref="DockerFixture"/>).</summary>
+public abstract class ContainerEndToEndTests<TFixture> : IDisposable where TFixture : DockerFixture, new()
+{
+    private readonly TFixture _f = new();
     public void Dispose() => _f.Dispose();
     private bool Missing() => Backends.Missing(_f.SkipReason);
     private static T Run<T>(Task<T> t) => Sync.Run(t);

@@ -192,8 +192,15 @@ public sealed class DockerEngineClient : IDisposable
     private static string ImagePath(string name) =>
         name.All(c => char.IsAsciiLetterOrDigit(c) || "._-/:@".Contains(c)) && !name.Contains("..", StringComparison.Ordinal) ? name : E(name);
 
+    /// <summary>
+    /// The engine-side filter: the first label only. podman 4.3's compatible API returns nothing when
+    /// several label filters are given, so the others are checked here (<see cref="HasLabels"/>).
+    /// </summary>
     internal static string LabelFilter(IReadOnlyDictionary<string, string> labels) =>
-        E(new JsonObject { ["label"] = new JsonArray(labels.Select(kv => (JsonNode)JsonValue.Create(kv.Key + "=" + kv.Value)!).ToArray()) }.ToJsonString());
+        E(new JsonObject { ["label"] = new JsonArray(labels.OrderBy(kv => kv.Key, StringComparer.Ordinal).Take(1).Select(kv => (JsonNode)JsonValue.Create(kv.Key + "=" + kv.Value)!).ToArray()) }.ToJsonString());
+
+    internal static bool HasLabels(IReadOnlyDictionary<string, string> actual, IReadOnlyDictionary<string, string> wanted) =>
+        wanted.All(kv => actual.TryGetValue(kv.Key, out var v) && string.Equals(v, kv.Value, StringComparison.Ordinal));
 
     private static IReadOnlyDictionary<string, string> Labels(JsonNode? n) =>
         n is JsonObject o ? o.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>(), StringComparer.Ordinal)
@@ -262,7 +269,7 @@ public sealed class DockerEngineClient : IDisposable
         return (r as JsonArray ?? new JsonArray()).Where(c => c is not null).Select(c => new DockerContainerSummary(
             c!["Id"]!.GetValue<string>(),
             ((c["Names"] as JsonArray)?.FirstOrDefault()?.GetValue<string>() ?? "").TrimStart('/'),
-            c["State"]?.GetValue<string>() ?? "", c["Image"]?.GetValue<string>() ?? "", Labels(c["Labels"]))).ToList();
+            c["State"]?.GetValue<string>() ?? "", c["Image"]?.GetValue<string>() ?? "", Labels(c["Labels"]))).Where(c => HasLabels(c.Labels, labels)).ToList();
     }
 
     // ------------------------------------------------------------------ images
@@ -271,7 +278,11 @@ public sealed class DockerEngineClient : IDisposable
     public async Task<string> CommitAsync(string container, string repo, string tag, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
         var config = new JsonObject { ["Labels"] = new JsonObject(labels.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))) };
-        var r = await JsonAsync(HttpMethod.Post, $"/commit?container={E(container)}&repo={E(repo)}&tag={E(tag)}&pause=true", config, $"commit {container} to {repo}:{tag}", container, ct)
+        // podman's compatible API ignores the body's labels (it keeps the container's); both engines
+        // apply "changes" (Dockerfile instructions), so the labels go there too when they quote safely.
+        var changes = string.Concat(labels.Where(kv => SafeForLabelInstruction(kv.Key) && SafeForLabelInstruction(kv.Value))
+            .Select(kv => "&changes=" + E($"LABEL \"{kv.Key}\"=\"{kv.Value}\"")));
+        var r = await JsonAsync(HttpMethod.Post, $"/commit?container={E(container)}&repo={E(repo)}&tag={E(tag)}&pause=true{changes}", config, $"commit {container} to {repo}:{tag}", container, ct)
             .ConfigureAwait(false);
         return r?["Id"]?.GetValue<string>() ?? "";
     }
@@ -282,6 +293,19 @@ public sealed class DockerEngineClient : IDisposable
         var content = new ByteArrayContent(tar);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
         using var r = await SendContentAsync(HttpMethod.Put, $"/containers/{E(container)}/archive?path={E(directory)}", content, $"copy into {container}:{directory}", container, ct).ConfigureAwait(false);
+    }
+
+    private static bool SafeForLabelInstruction(string s) => s.Length > 0 && !s.Any(c => c is '"' or '\\' or '$' or '`' || char.IsControl(c));
+
+    /// <summary>
+    /// A tag as the docker CLI shows it: podman reports <c>localhost/x:t</c> and <c>docker.io/x:t</c> for
+    /// what Docker calls <c>x:t</c>; Docker itself may say <c>docker.io/library/x:t</c>.
+    /// </summary>
+    public static string NormalizeTag(string tag)
+    {
+        foreach (var prefix in new[] { "docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/", "localhost/" })
+            if (tag.StartsWith(prefix, StringComparison.Ordinal)) return tag[prefix.Length..];
+        return tag;
     }
 
     /// <summary>The image's id, or null when the engine does not have it.</summary>
@@ -299,7 +323,7 @@ public sealed class DockerEngineClient : IDisposable
         return (r as JsonArray ?? new JsonArray()).Where(i => i is not null).Select(i => new DockerImageSummary(
             i!["Id"]!.GetValue<string>(),
             (i["RepoTags"] as JsonArray)?.Select(t => t?.GetValue<string>() ?? "").Where(t => t.Length > 0 && t != "<none>:<none>").ToList() ?? new List<string>(),
-            i["Created"]?.GetValue<long>() ?? 0, Labels(i["Labels"]))).ToList();
+            i["Created"]?.GetValue<long>() ?? 0, Labels(i["Labels"]))).Where(i => HasLabels(i.Labels, labels)).ToList();
     }
 
     /// <summary>Removes an image or untags it (force: also when a container uses it); false when it did not exist. 409: it has child images.</summary>

@@ -481,11 +481,16 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
 
     public override async Task<IReadOnlyList<string>> ListCheckpointsAsync(SwarmEnvironment env, CancellationToken ct)
     {
+        // A checkpoint is a tag swarmps/<ticket>:<name> on an image labelled for this home and ticket
+        // (tags normalized: podman says localhost/ or docker.io/ where Docker says nothing).
         var images = await Client.ListImagesAsync(LabelsOf(env), ct).ConfigureAwait(false);
+        var prefix = ImageRepository(env.Ticket) + ":";
         return images
-            .Where(i => i.Labels.TryGetValue(LabelCheckpoint, out var c) && Names.IsValid(c) && i.RepoTags.Contains(ImageReference(env.Ticket, c), StringComparer.Ordinal))
-            .OrderBy(i => i.Created).ThenBy(i => i.Labels[LabelCheckpoint], StringComparer.Ordinal)
-            .Select(i => i.Labels[LabelCheckpoint]).ToList();
+            .SelectMany(i => i.RepoTags.Select(DockerEngineClient.NormalizeTag)
+                .Where(t => t.StartsWith(prefix, StringComparison.Ordinal) && Names.IsValid(t[prefix.Length..]))
+                .Select(t => (Image: i, Name: t[prefix.Length..])))
+            .OrderBy(x => x.Image.Created).ThenBy(x => x.Name, StringComparer.Ordinal)
+            .Select(x => x.Name).Distinct(StringComparer.Ordinal).ToList();
     }
 
     public override async Task RemoveCheckpointAsync(SwarmEnvironment env, SwarmCheckpoint checkpoint, ProviderContext context, CancellationToken ct)
@@ -518,8 +523,10 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         {
             throw ContainerMissing(env);
         }
-        catch (DockerEngineException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
+        catch (DockerEngineException ex) when (ex.StatusCode is { } code && code != HttpStatusCode.NotFound)
         {
+            // Docker answers 409, podman 500 "container state improper": ask the engine what the state is.
+            if (!await IsNotRunningAsync(env, ct).ConfigureAwait(false)) throw;
             throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
                 $"'{env.Ticket}' is not running ({ex.EngineMessage}); start it first ('swarmps env start {env.Ticket}').", env.Ticket, ex);
         }
@@ -549,6 +556,18 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         "kill -s KILL -\"$p\" 2>/dev/null; kill -s KILL \"$p\" 2>/dev/null; rm -f \"$0\"; exit 0";
 
     private static bool IsAgentToken(string? s) => !string.IsNullOrEmpty(s) && s.Length <= 64 && s.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+
+    private async Task<bool> IsNotRunningAsync(SwarmEnvironment env, CancellationToken ct)
+    {
+        try
+        {
+            return await Client.InspectContainerAsync(ContainerOf(env), ct).ConfigureAwait(false) is { Running: false };
+        }
+        catch (SwarmException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>
     /// Agents are local processes run by a detached supervisor, so an agent on a container is the local
