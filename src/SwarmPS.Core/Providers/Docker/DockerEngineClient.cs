@@ -208,8 +208,14 @@ public sealed class DockerEngineClient : IDisposable
 
     // ------------------------------------------------------------------ system
 
-    /// <summary>Reaches the engine and negotiates the version; throws when it does not answer.</summary>
-    public Task<string> PingAsync(CancellationToken ct) => NegotiateAsync(ct);
+    /// <summary>Reaches the engine (every call, even once the version is known) and negotiates the version; throws when it does not answer.</summary>
+    public async Task<string> PingAsync(CancellationToken ct)
+    {
+        if (_version is null) return await NegotiateAsync(ct).ConfigureAwait(false);
+        using var ping = await SendRawAsync(HttpMethod.Get, "/_ping", (HttpContent?)null, "ping", ct).ConfigureAwait(false);
+        await EnsureAsync(ping, "ping", null, ct).ConfigureAwait(false);
+        return _version;
+    }
 
     /// <summary>Engine version text ("20.10.24 (API 1.41)").</summary>
     public async Task<string> VersionAsync(CancellationToken ct)
