@@ -47,12 +47,12 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
     /// <summary>CPUs for a container or VM.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, 1024)]
-    public int? Cpus { get; set; }
+    public int Cpus { get; set; }
 
     /// <summary>Memory in MiB for a container or VM.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateRange(1, int.MaxValue)]
-    public int? MemoryMb { get; set; }
+    public int MemoryMb { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -70,8 +70,8 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
                 Spec = Spec,
                 WorkingDirectory = CurrentDirectory,
                 Image = Image,
-                Cpus = Cpus,
-                MemoryMb = MemoryMb,
+                Cpus = MyInvocation.BoundParameters.ContainsKey(nameof(Cpus)) ? Cpus : null,
+                MemoryMb = MyInvocation.BoundParameters.ContainsKey(nameof(MemoryMb)) ? MemoryMb : null,
                 Options = NoWorktree.IsPresent ? new Dictionary<string, string> { [SwarmPS.Core.Providers.Docker.DockerProvider.OptionNoWorktree] = "true" } : null,
             };
             if (TryItem(ticket, () => Run((progress, ct) => Service.NewEnvironmentAsync(request, progress, ct)), out var env))
