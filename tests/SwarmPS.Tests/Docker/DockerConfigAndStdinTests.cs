@@ -11,6 +11,7 @@ using Xunit;
 namespace SwarmPS.Tests.Docker;
 
 /// <summary>The docker section of config.json, the API version pin, per-environment capabilities, the agent wrapper, and stdin framing (no engine needed).</summary>
+[Collection(SwarmPS.Tests.Contract.DockerEngineCollection.Name)]
 public sealed class DockerConfigAndStdinTests
 {
     // ------------------------------------------------------------------ config.json

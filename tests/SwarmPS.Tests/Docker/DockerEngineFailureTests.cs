@@ -84,6 +84,8 @@ public sealed class DockerEngineFailureTests : IDisposable
         Run(svc.ExecAsync("ENG-2", new[] { "sh", "-c", "echo image-only > /inside" })).ExitCode.Should().Be(0);
         Run(svc.CheckpointAsync("ENG-1", "before"));
         var uri = _f.DockerProvider.Client.Endpoint.Uri;
+        // Other test assemblies (the CLI's docker test) hold the engine shared; wait for them, keep them out.
+        using var exclusive = EngineLock.Exclusive();
         try
         {
             Engine("stop");

@@ -10,6 +10,7 @@ using Xunit;
 namespace SwarmPS.Tests.Docker;
 
 /// <summary>Docker provider pieces that need no engine: DOCKER_HOST, stream frames, versions, error mapping.</summary>
+[Collection(SwarmPS.Tests.Contract.DockerEngineCollection.Name)]
 public sealed class DockerUnitTests
 {
     [Theory]
