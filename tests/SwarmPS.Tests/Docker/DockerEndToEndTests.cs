@@ -309,6 +309,15 @@ public abstract class ContainerEndToEndTests<TFixture> : IDisposable where TFixt
                 for (var i = 0; i < 100 && left != "0"; i++, Thread.Sleep(50)) left = InContainer(ticket, CountSleep300).Trim();
                 left.Should().Be("0", "stop ends the process inside the container, not only the local docker exec client");
                 InContainer(ticket, "ls /tmp/.swarmps-agent-* 2>/dev/null | wc -l").Trim().Should().Be("0", "pid and prompt files are removed");
+
+                // An agent that ends by itself: exit code through docker exec, and its files are removed too.
+                var done = Run(svc.Agents.StartAsync(new SwarmPS.Core.Agents.AgentStartRequest
+                {
+                    Ticket = ticket, Profile = "command", Prompt = "short", Command = new[] { "sh", "-c", "test \"$(cat \"$SWARM_PROMPT_FILE\")\" = short" },
+                }));
+                var finished = Run(svc.Agents.WaitForStatusAsync(done.Id, SwarmPS.Core.Agents.AgentStatus.Succeeded, TimeSpan.FromSeconds(30)));
+                finished.Status.Should().Be(SwarmPS.Core.Agents.AgentStatus.Succeeded, finished.Error);
+                InContainer(ticket, "ls /tmp/.swarmps-agent-* 2>/dev/null | wc -l").Trim().Should().Be("0");
             }
             finally
             {

@@ -543,10 +543,10 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
     /// <summary>
     /// The in-container wrapper of an agent: records its pid (the exec'd process leads its own process
     /// group) in <c>$0</c> so <see cref="StopAgentAsync"/> can signal the whole group, runs the argv with
-    /// the inherited stdin, and removes the pid file when the agent ends. No user text is in the script:
+    /// the inherited stdin, and removes the pid and prompt files when the agent ends. No user text is in the script:
     /// the argv follows as positional parameters.
     /// </summary>
-    internal const string AgentWrapperScript = "echo $$ > \"$0\"; \"$@\"; rc=$?; rm -f \"$0\"; exit $rc";
+    internal const string AgentWrapperScript = "echo $$ > \"$0\"; \"$@\"; rc=$?; rm -f \"$0\" \"${0%.pid}.prompt\"; exit $rc";
 
     /// <summary>Stops an agent's process group inside the container: TERM, up to 5 s grace, then KILL.</summary>
     internal const string AgentStopScript =
