@@ -15,11 +15,14 @@ public sealed class ProviderCatalog
     }
 
     /// <summary>Every built-in provider. Auto-detect picks the worktree provider.</summary>
-    public static ProviderCatalog CreateDefault() => new(new IEnvironmentProvider[]
+    /// <param name="hyperVHost">The in-process Hyper-V door (the module passes its runspace host); null outside pwsh.</param>
+    public static ProviderCatalog CreateDefault(HyperV.IHyperVHost? hyperVHost = null) => new(new IEnvironmentProvider[]
     {
         new WorktreeProvider(),
         new Kvm.KvmProvider(),
         new Docker.DockerProvider(),
+        new HyperV.HyperVProvider(hyperVHost),
+        new Tart.TartProvider(),
     }, WorktreeProvider.ProviderName);
 
     public string DefaultName { get; }
