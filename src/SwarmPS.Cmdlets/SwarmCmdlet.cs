@@ -36,7 +36,8 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
             if (_service is not null) return _service;
             try
             {
-                return _service = SwarmService.Open();
+                // The module hands Core its in-process Hyper-V door (the CLI has none: hyperv is unavailable there).
+                return _service = new SwarmService(SwarmHome.Resolve(), null, Core.Providers.ProviderCatalog.CreateDefault(PowerShellHyperVHost.Shared));
             }
             catch (SwarmException ex)
             {

@@ -162,6 +162,7 @@ public sealed class HyperVProviderTests : IDisposable
         var svc = _f.CreateService();
         var env = Run(svc.NewEnvironmentAsync(_f.Request("RS-1")));
         Run(_f.WriteMarkerAsync(env, "before"));
+        Run(svc.NeedsStopAsync("RS-1")).Should().BeFalse();
         Run(svc.CheckpointAsync("RS-1", "one")); // while running: Standard checkpoints allow it
         Run(_f.WriteMarkerAsync(env, "after"));
         Run(svc.RestoreAsync("RS-1", "one"));

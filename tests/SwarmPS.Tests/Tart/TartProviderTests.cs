@@ -148,6 +148,24 @@ public sealed class TartProviderTests : IDisposable
     }
 
     [Fact]
+    public void With_consent_a_running_vm_is_stopped_checkpointed_and_started_again()
+    {
+        if (Skip()) return;
+        var svc = _f.CreateService();
+        var env = Run(svc.NewEnvironmentAsync(_f.Request("CONS-1")));
+        Run(svc.NeedsStopAsync("CONS-1")).Should().BeTrue();
+        Run(_f.WriteMarkerAsync(env, "m"));
+        var cp = Run(svc.CheckpointStoppingAsync("CONS-1", "c1"));
+        cp.Name.Should().Be("c1");
+        Run(_f.Provider.GetStatusAsync(env, default)).Should().Be(EnvironmentStatus.Running);
+        svc.GetEnvironment("CONS-1").Status.Should().Be(EnvironmentStatus.Running);
+        Run(_f.Provider.ListCheckpointsAsync(env, default)).Should().Equal("c1");
+        Run(svc.StopEnvironmentAsync("CONS-1"));
+        Run(svc.NeedsStopAsync("CONS-1")).Should().BeFalse();
+        Run(svc.RemoveEnvironmentAsync("CONS-1", new RemoveOptions { Force = true }));
+    }
+
+    [Fact]
     public void No_ip_in_time_names_the_vm_and_what_to_check_and_leaves_nothing()
     {
         if (Skip()) return;
