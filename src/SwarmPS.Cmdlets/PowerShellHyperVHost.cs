@@ -80,6 +80,8 @@ internal sealed class PowerShellHyperVHost : IHyperVHost
 
     private IReadOnlyList<HyperVObject> Invoke(string cmdlet, IReadOnlyDictionary<string, object?> parameters, CancellationToken ct)
     {
+        if (!OperatingSystem.IsWindows() && cmdlet != "Get-Module")
+            throw new HyperVCommandException(cmdlet, $"The term '{cmdlet}' is not recognized: the Hyper-V cmdlets exist only on Windows.", "CommandNotFoundException", "ObjectNotFound");
         lock (_gate)
         {
             ct.ThrowIfCancellationRequested();

@@ -47,6 +47,8 @@ public sealed class FakeHyperVHost : IHyperVHost
     public int PollsBeforeAddress { get; set; } = 1;
     /// <summary>Fail this cmdlet (once) with a generic error, to test cleanup after a late failure.</summary>
     public string? FailCmdlet { get; set; }
+    /// <summary>Every cmdlet is unknown (pwsh without the Hyper-V module).</summary>
+    public bool MissingCommands { get; set; }
 
     public Task<ProviderAvailability> CheckAvailabilityAsync(CancellationToken ct) => Task.FromResult(Availability);
 
@@ -57,6 +59,8 @@ public sealed class FakeHyperVHost : IHyperVHost
         lock (_gate)
         {
             Calls.Add((cmdlet, new Dictionary<string, object?>(parameters, StringComparer.OrdinalIgnoreCase)));
+            if (MissingCommands)
+                throw new HyperVCommandException(cmdlet, $"The term '{cmdlet}' is not recognized as a name of a cmdlet, function, script file, or executable program.", "CommandNotFoundException", "ObjectNotFound");
             if (FailCmdlet == cmdlet)
             {
                 FailCmdlet = null;

@@ -203,6 +203,19 @@ public sealed class HyperVProviderTests : IDisposable
     }
 
     [Fact]
+    public void Missing_cmdlets_turn_into_ProviderUnavailable_with_the_hosts_reason()
+    {
+        // pwsh on Linux/macOS: the module hands its host over, but there is no Hyper-V module to call.
+        _f.Host.Availability = ProviderAvailability.No(HyperVAvailability.NotWindows);
+        _f.Host.MissingCommands = true;
+        var act = () => Run(_f.CreateService().NewEnvironmentAsync(_f.Request("CNF-1")));
+        var ex = act.Should().Throw<SwarmException>().Which;
+        ex.ErrorId.Should().Be(ErrorIds.ProviderUnavailable);
+        ex.Message.Should().Contain("Windows hosts only");
+        Run(_f.LeftoversAsync("CNF-1")).Should().BeEmpty();
+    }
+
+    [Fact]
     public void The_hosts_availability_verdict_is_passed_through()
     {
         _f.Host.Availability = ProviderAvailability.No("the current user is neither in Administrators nor in Hyper-V Administrators");

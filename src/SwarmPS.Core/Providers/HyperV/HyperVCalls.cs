@@ -60,6 +60,8 @@ public sealed class HyperVCalls
         }
     }
 
-    public static SwarmException Failed(HyperVCommandException ex, string? ticket) =>
-        new(CommandFailed, SwarmErrorKind.OperationFailed, $"{ex.Cmdlet} failed: {ex.Message.TrimEnd()} ({ex.FullyQualifiedErrorId})", ticket, ex);
+    /// <summary>A missing cmdlet is Unavailable (the service then asks the provider why); anything else OperationFailed.</summary>
+    public static SwarmException Failed(HyperVCommandException ex, string? ticket) => ex.IsCommandNotFound
+        ? new(ErrorIds.ProviderUnavailable, SwarmErrorKind.Unavailable, $"{ex.Cmdlet} is not available here: {ex.Message.TrimEnd()}", ticket, ex)
+        : new(CommandFailed, SwarmErrorKind.OperationFailed, $"{ex.Cmdlet} failed: {ex.Message.TrimEnd()} ({ex.FullyQualifiedErrorId})", ticket, ex);
 }

@@ -158,9 +158,16 @@ public sealed class HyperVProvider : EnvironmentProviderBase
             context.Report(activity, $"{env.Ticket}: ready{(ip is null ? "" : " at " + ip)}", 100);
             return env.With(status: EnvironmentStatus.Running, metadata: meta, address: ip ?? "");
         }
-        catch
+        catch (Exception ex)
         {
             if (created) await DeleteEverythingAsync(hv, env.With(metadata: meta), CancellationToken.None).ConfigureAwait(false);
+            if (ex is SwarmException { Kind: SwarmErrorKind.Unavailable } missing)
+            {
+                // A cmdlet that does not exist here (pwsh without Hyper-V): say why, as the service does for Prepare.
+                var a = await CheckAvailabilityAsync(CancellationToken.None).ConfigureAwait(false);
+                throw new SwarmException(ErrorIds.ProviderUnavailable, SwarmErrorKind.Unavailable,
+                    $"The {Name} provider is not available here: {(a.Available ? missing.Message : a.Reason)}", env.Ticket, ex);
+            }
             throw;
         }
     }

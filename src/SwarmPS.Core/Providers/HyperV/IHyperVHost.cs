@@ -84,9 +84,12 @@ public sealed class HyperVCommandException : Exception
     public string FullyQualifiedErrorId { get; }
     public string Category { get; }
 
+    /// <summary>The cmdlet itself does not exist here (no Hyper-V module, not Windows).</summary>
+    public bool IsCommandNotFound => FullyQualifiedErrorId.StartsWith("CommandNotFoundException", StringComparison.Ordinal);
+
     /// <summary>Get-VM / Get-VMSwitch / Get-NetNat ... found nothing of that name.</summary>
     public bool IsNotFound =>
-        Category is "ObjectNotFound" ||
+        !IsCommandNotFound && Category is "ObjectNotFound" ||
         (Category is "InvalidArgument" && FullyQualifiedErrorId.StartsWith("InvalidParameter,", StringComparison.Ordinal) &&
          Message.Contains("unable to find", StringComparison.OrdinalIgnoreCase));
 }
