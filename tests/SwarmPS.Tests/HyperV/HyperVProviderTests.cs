@@ -157,6 +157,16 @@ public sealed class HyperVProviderTests : IDisposable
     }
 
     [Fact]
+    public void A_seed_disk_failure_says_that_it_needs_elevation_and_leaves_nothing()
+    {
+        _f.Host.FailCmdlet = "Format-Volume";
+        var act = () => Run(_f.CreateService().NewEnvironmentAsync(_f.Request("SEED-1")));
+        act.Should().Throw<SwarmException>().Which.Message.Should().Contain("Format-Volume failed").And.Contain("elevated pwsh");
+        _f.Host.Mounted.Should().BeEmpty("the seed is dismounted even when formatting fails");
+        Run(_f.LeftoversAsync("SEED-1")).Should().BeEmpty();
+    }
+
+    [Fact]
     public void Restoring_a_running_vms_checkpoint_confirms_nothing_and_resumes_it()
     {
         var svc = _f.CreateService();

@@ -59,6 +59,11 @@ public static class HyperVSeed
                 await hv.RunAsync("Format-Volume", ticket, ct, ("DriveLetter", letter), ("FileSystem", "FAT32"), ("NewFileSystemLabel", "CIDATA"), ("Force", CmdletSwitch.Present), ("Confirm", CmdletSwitch.Off)).ConfigureAwait(false);
                 await hv.RunAsync("Copy-Item", ticket, ct, ("LiteralPath", files.Keys.Select(n => Path.Combine(dir, n)).ToArray()), ("Destination", letter + ":\\")).ConfigureAwait(false);
             }
+            catch (SwarmException ex) when (ex.Kind == SwarmErrorKind.OperationFailed)
+            {
+                // Mounting and formatting a disk needs an elevated session even for Hyper-V Administrators.
+                throw new SwarmException(ex.ErrorId, ex.Kind, ex.Message + " Building the cloud-init seed disk (Mount-VHD, Initialize-Disk, Format-Volume) needs an elevated pwsh (Run as administrator).", ticket, ex);
+            }
             finally
             {
                 if (mounted) await hv.TryRunAsync("Dismount-VHD", CancellationToken.None, ("Path", vhdx)).ConfigureAwait(false);
