@@ -39,7 +39,8 @@ public sealed class HyperVFixture : IProviderFixture
     };
 
     public IEnvironmentProvider Provider { get; }
-    public string? SkipReason => null;
+    /// <summary>The provider makes a real key per environment with ssh-keygen.</summary>
+    public string? SkipReason => SshKeygen.Missing;
     public SwarmHome Home => new(_home);
 
     public SwarmService CreateService(SwarmConfig? config = null)
@@ -105,4 +106,17 @@ public sealed class HyperVFixture : IProviderFixture
 
 public sealed class HyperVContractTests : ProviderContractTests<HyperVFixture>
 {
+}
+
+/// <summary>Whether ssh-keygen (openssh-client) is on PATH; the VM providers generate real keys with it.</summary>
+public static class SshKeygen
+{
+    private static readonly Lazy<string?> Probe = new(() =>
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+            if (File.Exists(Path.Combine(dir, "ssh-keygen")) || File.Exists(Path.Combine(dir, "ssh-keygen.exe"))) return null;
+        return "ssh-keygen is not installed (apt-get install openssh-client).";
+    });
+
+    public static string? Missing => Probe.Value;
 }

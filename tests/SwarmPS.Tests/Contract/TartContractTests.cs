@@ -50,7 +50,7 @@ public sealed class TartFixture : IProviderFixture
     }
 
     public IEnvironmentProvider Provider { get; }
-    public string? SkipReason => OperatingSystem.IsWindows() ? "Tart fake: needs bash (Linux/macOS test hosts)." : !File.Exists("/bin/bash") ? "Tart fake: /bin/bash is missing." : null;
+    public string? SkipReason => OperatingSystem.IsWindows() ? "Tart fake: needs bash (Linux/macOS test hosts)." : !File.Exists("/bin/bash") ? "Tart fake: /bin/bash is missing." : SshKeygen.Missing;
     public SwarmHome Home => new(_home);
 
     public SwarmService CreateService(SwarmConfig? config = null)

@@ -15,12 +15,14 @@ public sealed class HyperVProviderTests : IDisposable
 
     private static T Run<T>(Task<T> t) => t.GetAwaiter().GetResult();
     private static void Run(Task t) => t.GetAwaiter().GetResult();
+    private bool Skip() => Backends.Missing(_f.SkipReason);
 
     private IReadOnlyDictionary<string, object?> Call(string cmdlet) => _f.Host.Calls.Single(c => c.Cmdlet == cmdlet).Parameters;
 
     [Fact]
     public void Create_makes_a_differencing_gen2_vm_with_standard_checkpoints_and_a_nocloud_seed()
     {
+        if (Skip()) return;
         var env = Run(_f.CreateService().NewEnvironmentAsync(_f.Request("HV-1")));
         var vm = HyperVProvider.VmName(_f.Home, "HV-1");
         env.InstanceId.Should().Be(vm);
@@ -60,6 +62,7 @@ public sealed class HyperVProviderTests : IDisposable
     [Fact]
     public void The_switch_and_its_NetNat_are_created_once()
     {
+        if (Skip()) return;
         var svc = _f.CreateService();
         Run(svc.NewEnvironmentAsync(_f.Request("SW-1")));
         Run(svc.NewEnvironmentAsync(_f.Request("SW-2")));
@@ -76,6 +79,7 @@ public sealed class HyperVProviderTests : IDisposable
     [Fact]
     public void Another_NetNat_on_the_host_is_refused_with_the_way_out_and_nothing_is_created()
     {
+        if (Skip()) return;
         _f.Host.Nats["DockerNAT"] = "172.20.0.0/16";
         var svc = _f.CreateService();
         var act = () => Run(svc.NewEnvironmentAsync(_f.Request("NAT-1")));
@@ -90,6 +94,7 @@ public sealed class HyperVProviderTests : IDisposable
     [Fact]
     public void A_configured_existing_switch_is_used_as_is_and_gets_no_static_address()
     {
+        if (Skip()) return;
         _f.Host.Switches.Add("Default Switch");
         var p = new HyperVProvider(_f.Host, new HyperVOptions { SwitchName = "Default Switch", PollInterval = TimeSpan.FromMilliseconds(10) }, _f.Probe);
         var svc = new SwarmService(_f.Home, new SwarmConfig(), new ProviderCatalog(new[] { p }, p.Name));
@@ -109,6 +114,7 @@ public sealed class HyperVProviderTests : IDisposable
     [Fact]
     public void A_readiness_timeout_names_the_switch_the_vm_and_what_to_check_and_leaves_nothing()
     {
+        if (Skip()) return;
         _f.Host.NoGuestAddress = true;
         var p = new HyperVProvider(_f.Host, _f.Options(TimeSpan.FromMilliseconds(100)), _f.Probe);
         var svc = new SwarmService(_f.Home, new SwarmConfig(), new ProviderCatalog(new[] { p }, p.Name));
@@ -124,6 +130,7 @@ public sealed class HyperVProviderTests : IDisposable
     [Fact]
     public void An_ssh_timeout_names_the_address_user_and_key()
     {
+        if (Skip()) return;
         _f.Probe.Error = "ssh: connect to host 192.168.250.10 port 22: Connection refused";
         var act = () => Run(_f.CreateService().NewEnvironmentAsync(_f.Request("SSH-1")));
         var ex = act.Should().Throw<SwarmException>().Which;
@@ -135,6 +142,7 @@ public sealed class HyperVProviderTests : IDisposable
     [Fact]
     public void Remove_deletes_the_vhdx_files_that_Remove_VM_leaves_behind()
     {
+        if (Skip()) return;
         var env = Run(_f.CreateService().NewEnvironmentAsync(_f.Request("RM-1")));
         File.Exists(env.Metadata["overlay"]).Should().BeTrue();
         File.Exists(env.Metadata["seed"]).Should().BeTrue();
@@ -150,6 +158,7 @@ public sealed class HyperVProviderTests : IDisposable
     [Fact]
     public void A_late_cmdlet_failure_removes_the_vm_and_files()
     {
+        if (Skip()) return;
         _f.Host.FailCmdlet = "Start-VM";
         var act = () => Run(_f.CreateService().NewEnvironmentAsync(_f.Request("LATE-1")));
         act.Should().Throw<SwarmException>().Which.Message.Should().Contain("Start-VM failed").And.Contain("OperationFailed,Start-VM");
@@ -159,6 +168,7 @@ public sealed class HyperVProviderTests : IDisposable
     [Fact]
     public void A_seed_disk_failure_says_that_it_needs_elevation_and_leaves_nothing()
     {
+        if (Skip()) return;
         _f.Host.FailCmdlet = "Format-Volume";
         var act = () => Run(_f.CreateService().NewEnvironmentAsync(_f.Request("SEED-1")));
         act.Should().Throw<SwarmException>().Which.Message.Should().Contain("Format-Volume failed").And.Contain("elevated pwsh");
@@ -169,6 +179,7 @@ public sealed class HyperVProviderTests : IDisposable
     [Fact]
     public void Restoring_a_running_vms_checkpoint_confirms_nothing_and_resumes_it()
     {
+        if (Skip()) return;
         var svc = _f.CreateService();
         var env = Run(svc.NewEnvironmentAsync(_f.Request("RS-1")));
         Run(_f.WriteMarkerAsync(env, "before"));
@@ -250,6 +261,7 @@ public sealed class HyperVProviderTests : IDisposable
     [Fact]
     public void Repair_finds_a_vm_whose_row_is_gone_and_removes_it_with_its_files()
     {
+        if (Skip()) return;
         var svc = _f.CreateService();
         var env = Run(svc.NewEnvironmentAsync(_f.Request("ORPH-1")));
         svc.Registry.DeleteEnvironment("ORPH-1");
