@@ -35,7 +35,18 @@ internal sealed class PowerShellHyperVHost : IHyperVHost
         return _runspace = rs;
     }
 
-    public Task<ProviderAvailability> CheckAvailabilityAsync(CancellationToken ct) => Task.Run(() =>
+    private (ProviderAvailability Verdict, DateTime At)? _availability;
+
+    /// <summary>Cached for a minute: Get-Module -ListAvailable and the CIM query cost about a second, and the facts rarely change.</summary>
+    public async Task<ProviderAvailability> CheckAvailabilityAsync(CancellationToken ct)
+    {
+        if (_availability is { } cached && DateTime.UtcNow - cached.At < TimeSpan.FromMinutes(1)) return cached.Verdict;
+        var verdict = await ProbeAvailabilityAsync(ct).ConfigureAwait(false);
+        _availability = (verdict, DateTime.UtcNow);
+        return verdict;
+    }
+
+    private Task<ProviderAvailability> ProbeAvailabilityAsync(CancellationToken ct) => Task.Run(() =>
     {
         if (!OperatingSystem.IsWindows()) return HyperVAvailability.Decide(false, false, false, false);
         bool moduleFound;
