@@ -66,6 +66,14 @@ public sealed class VmImageCliTests : IDisposable
         // OCI references are pulled by the first clone, so they register without a local check.
         (await _ws.JsonAsync("image", "register", "oci", "--provider", "tart", "--path", "ghcr.io/cirruslabs/macos-sequoia-base:latest"))
             .GetProperty("path").GetString().Should().Be("ghcr.io/cirruslabs/macos-sequoia-base:latest");
+        // Without tart (the Linux CI host), env new says why, and keeps nothing.
+        _ws.Environment["SWARMPS_TART"] = Path.Combine(_ws.Root, "no-tart-here");
+        var env = await _ws.RunAsync("env", "new", "MAC-1", "--provider", "tart", "--image", "mac");
+        env.ExitCode.Should().Be(1, env.ToString());
+        env.StdErr.Should().StartWith("ProviderUnavailable:").And.Contain(OperatingSystem.IsMacOS() ? "could not be run" : "macOS hosts only");
+        (await _ws.RowCountAsync()).Should().Be(0);
+        _ws.Environment["SWARMPS_TART"] = FakeTart();
+
         var hostile = await _ws.RunAsync("image", "register", "bad", "--provider", "tart", "--path", "--help");
         hostile.ExitCode.Should().Be(2, hostile.ToString());
         (await _ws.JsonAsync("image", "list", "--provider", "tart")).GetArrayLength().Should().Be(2);

@@ -107,7 +107,17 @@ public sealed class TartProvider : EnvironmentProviderBase
 
         // Everything that can refuse does so before the clone.
         context.Report(activity, $"{env.Ticket}: checking running VMs", 5);
-        var vms = await _tart.ListLocalAsync(env.Ticket, ct).ConfigureAwait(false);
+        IReadOnlyList<TartVm> vms;
+        try
+        {
+            vms = await _tart.ListLocalAsync(env.Ticket, ct).ConfigureAwait(false);
+        }
+        catch (SwarmException ex) when (ex.Kind == SwarmErrorKind.Unavailable)
+        {
+            // tart could not be started: say why the provider is unavailable here (not macOS, not installed).
+            var a = await CheckAvailabilityAsync(CancellationToken.None).ConfigureAwait(false);
+            throw new SwarmException(ErrorIds.ProviderUnavailable, SwarmErrorKind.Unavailable, $"The {Name} provider is not available here: {(a.Available ? ex.Message : a.Reason)}", env.Ticket, ex);
+        }
         if (vms.Any(v => v.Name == vm))
             throw new SwarmException(ErrorIds.EnvironmentExists, SwarmErrorKind.AlreadyExists, $"A Tart VM named {vm} already exists but no environment owns it. 'swarmps repair --fix' removes it.", env.Ticket);
         await CheckMacOSLimitAsync(env.Ticket, baseVm, vms, ct).ConfigureAwait(false);
