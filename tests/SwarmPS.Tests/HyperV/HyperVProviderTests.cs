@@ -280,4 +280,23 @@ public sealed class HyperVProviderTests : IDisposable
         HyperVProvider.MapState("Critical").Should().Be(EnvironmentStatus.Error);
         HyperVProvider.FirstIPv4(new[] { "fe80::1", "169.254.3.4", "172.29.1.5" }).Should().Be("172.29.1.5");
     }
+
+    [Fact]
+    public void Property_bags_and_cmdlet_errors_are_read_the_way_the_provider_needs()
+    {
+        var o = new HyperVObject(new Dictionary<string, object?> { ["State"] = "Running", ["DiskNumber"] = 7u, ["IPAddresses"] = new[] { "10.0.0.5", "fe80::1" }, ["Empty"] = null });
+        o.String("state").Should().Be("Running");
+        o.Int64("DiskNumber").Should().Be(7);
+        o.Strings("IPAddresses").Should().Equal("10.0.0.5", "fe80::1");
+        o.Strings("Empty").Should().BeEmpty();
+        o.String("Missing").Should().BeNull();
+
+        new HyperVCommandException("Get-VM", "Hyper-V was unable to find a virtual machine with name \"x\".", "InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM", "InvalidArgument").IsNotFound.Should().BeTrue();
+        new HyperVCommandException("Get-NetIPAddress", "No matching MSFT_NetIPAddress objects found", "CmdletizationQuery_NotFound,Get-NetIPAddress", "ObjectNotFound").IsNotFound.Should().BeTrue();
+        var missing = new HyperVCommandException("Get-VM", "The term 'Get-VM' is not recognized", "CommandNotFoundException", "ObjectNotFound");
+        missing.IsNotFound.Should().BeFalse();
+        missing.IsCommandNotFound.Should().BeTrue();
+        HyperVCalls.Failed(missing, "T").Kind.Should().Be(SwarmErrorKind.Unavailable);
+        new HyperVCommandException("Start-VM", "The operation failed.", "OperationFailed,Start-VM", "InvalidOperation").IsNotFound.Should().BeFalse();
+    }
 }
