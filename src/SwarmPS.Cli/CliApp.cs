@@ -263,7 +263,7 @@ internal sealed partial class CliApp
         var repo = new Option<string?>("--repo") { Description = "Repository (any path inside it). Default: the current directory.", HelpName = "PATH" };
         var baseRef = new Option<string?>("--base") { Description = "Base ref to branch from. Default: HEAD.", HelpName = "REF" };
         var specFile = new Option<string?>("--spec-file") { Description = "File whose text becomes .swarm/spec.md ('-' reads stdin).", HelpName = "F" };
-        var image = new Option<string?>("--image") { Description = "Image (docker) or registered base image (kvm).", HelpName = "IMG" };
+        var image = new Option<string?>("--image") { Description = "Image (docker) or registered base image (kvm, hyperv, tart).", HelpName = "IMG" };
         var cpus = new Option<int?>("--cpus") { Description = "CPUs for a container or VM.", HelpName = "N" };
         var memory = new Option<int?>("--memory-mb") { Description = "Memory in MiB for a container or VM.", HelpName = "M" };
         var noWorktree = new Option<bool>("--no-worktree") { Description = "docker: an image-only environment without a host worktree." };
