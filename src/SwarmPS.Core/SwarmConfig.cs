@@ -26,6 +26,8 @@ public sealed class SwarmConfig
     public List<WebhookConfig> Webhooks { get; set; } = new();
     /// <summary>Defaults for LLM decomposition (backend, model, SecretManagement vault, timeout).</summary>
     public Decomposition.DecompositionConfig Decomposition { get; set; } = new();
+    /// <summary>Oversubscription limits create enforces (see <see cref="HostConfig"/>).</summary>
+    public HostConfig Host { get; set; } = new();
 
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -65,6 +67,7 @@ public sealed class SwarmConfig
             if (w.TimeoutSeconds < 1 || w.MaxAttempts < 1)
                 throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument, $"{source}: webhook timeoutSeconds and maxAttempts must be at least 1.", source);
         }
+        Host.Validate(source);
         foreach (var r in Repositories)
         {
             if (string.IsNullOrWhiteSpace(r.Path))
