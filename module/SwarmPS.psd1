@@ -23,6 +23,7 @@
         'Get-SwarmDiff'
         'Get-SwarmEnvironment'
         'Get-SwarmEvent'
+        'Get-SwarmHost'
         'Get-SwarmProvider'
         'Get-SwarmTask'
         'Invoke-SwarmDecomposition'

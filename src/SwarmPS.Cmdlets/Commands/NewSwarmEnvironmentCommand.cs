@@ -36,6 +36,10 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Spec { get; set; }
 
+    /// <summary>Create even if the host would be oversubscribed beyond the ratios in config.json (see Get-SwarmHost).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var raw in Ticket)
@@ -51,6 +55,7 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
                 BaseRef = BaseRef,
                 Spec = Spec,
                 WorkingDirectory = CurrentDirectory,
+                Force = Force.IsPresent,
             };
             if (TryItem(ticket, () => Run((progress, ct) => Service.NewEnvironmentAsync(request, progress, ct)), out var env))
                 WriteObject(env);
