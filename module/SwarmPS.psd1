@@ -30,6 +30,7 @@
         'Invoke-SwarmQueue'
         'Invoke-SwarmWorkflow'
         'Merge-SwarmEnvironment'
+        'New-SwarmBaseImage'
         'New-SwarmEnvironment'
         'Receive-SwarmAgentOutput'
         'Remove-SwarmCheckpoint'
