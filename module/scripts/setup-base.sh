@@ -106,7 +106,7 @@ fi
 
 # 8. smaller image: package caches out
 apt-get clean
-rm -rf /var/lib/apt/lists/* /tmp/* /var/tmp/* 2>/dev/null || true
+rm -rf /var/lib/apt/lists/* 2>/dev/null || true
 
 log "done: postgresql $pgver + pgvector, redis, node, python + poetry, rust, git, openssh"
 if [ $poweroff_at_end = 1 ]; then
