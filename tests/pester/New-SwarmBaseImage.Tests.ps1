@@ -43,10 +43,10 @@ Describe 'New-SwarmBaseImage' {
         { New-SwarmBaseImage -Name 'img-wt' -Provider worktree -From $script:Source } | Should -Throw -ErrorId 'InvalidArgument'
     }
 
-    It 'reports a missing source as InvalidArgument and creates nothing' {
-        New-SwarmBaseImage -Name 'img-missing' -Provider Kvm -From (Join-Path $TestDrive 'nope.qcow2') -ErrorVariable err -ErrorAction SilentlyContinue
-        $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*'
-        $err[0].TargetObject | Should -Be 'img-missing'
+    It 'refuses a missing source (terminating InvalidArgument) and creates nothing' {
+        $e = { New-SwarmBaseImage -Name 'img-missing' -Provider Kvm -From (Join-Path $TestDrive 'nope.qcow2') } | Should -Throw -ErrorId 'InvalidArgument' -PassThru
+        $e.TargetObject | Should -Be 'img-missing'
+        Test-Path -LiteralPath (Join-Path $env:SWARMPS_HOME 'logs/image-build-img-missing-serial.log') | Should -BeFalse
     }
 
     It 'validates sizes before it starts' {
