@@ -147,7 +147,9 @@ namespace SwarmPS.Core.Host
             var want = HostAllocation.Of(draft);
             if (want.IsEmpty) return;
             var others = _service.Registry.ListEnvironments().Where(e => !string.Equals(e.Ticket, draft.Ticket, StringComparison.OrdinalIgnoreCase));
-            Check(draft.Ticket, want, Compute(CapacitySource.Read(Paths()), others, _service.Config.Host, Environment.MachineName));
+            // File systems are only measured when disk is checked (reading the mount table costs more than the rest).
+            var paths = _service.Config.Host.DiskOvercommit is null ? Array.Empty<(string, string)>() : Paths();
+            Check(draft.Ticket, want, Compute(CapacitySource.Read(paths), others, _service.Config.Host, Environment.MachineName));
         }
 
         /// <summary>Throws HostOversubscribed naming every resource <paramref name="want"/> would push over its limit.</summary>
