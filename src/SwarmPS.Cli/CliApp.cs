@@ -232,6 +232,7 @@ internal sealed partial class CliApp
         root.Subcommands.Add(ImageCommand());
         root.Subcommands.Add(ProvidersCommand());
         root.Subcommands.Add(RepairCommand());
+        root.Subcommands.Add(HostCommand());
 
         // --version, and --version --json.
         var version = root.Options.OfType<VersionOption>().FirstOrDefault();
@@ -268,6 +269,8 @@ internal sealed partial class CliApp
         var memory = new Option<int?>("--memory-mb") { Description = "Memory in MiB for a container or VM.", HelpName = "M" };
         var noWorktree = new Option<bool>("--no-worktree") { Description = "docker: an image-only environment without a host worktree." };
         var cmd = new Command("new", "Create an environment for a ticket.") { ticket, provider, repo, baseRef, specFile, image, cpus, memory, noWorktree };
+        var forceCreate = new Option<bool>("--force") { Description = "Create even if the host would be oversubscribed beyond the ratios in config.json (\"host\"); see 'swarmps host'." };
+        cmd.Options.Add(forceCreate);
         Define(cmd, async inv =>
         {
             var t = Names.Ticket(inv.Get(ticket));
@@ -283,6 +286,7 @@ internal sealed partial class CliApp
                 Cpus = inv.Get(cpus),
                 MemoryMb = inv.Get(memory),
                 Options = inv.Get(noWorktree) ? new Dictionary<string, string> { ["noWorktree"] = "true" } : null,
+                Force = inv.Get(forceCreate),
             };
             var e = await inv.WithProgress("Creating environment", p => inv.Service.NewEnvironmentAsync(request, p, inv.Ct)).ConfigureAwait(false);
             return inv.Emit(() => CliJson.Environment(e), w => HumanOutput.Environment(w, e));

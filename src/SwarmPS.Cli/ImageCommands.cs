@@ -19,6 +19,7 @@ internal sealed partial class CliApp
         image.Subcommands.Add(ImageRegister());
         image.Subcommands.Add(ImageList());
         image.Subcommands.Add(ImageUnregister());
+        image.Subcommands.Add(ImageBuild());
         return image;
     }
 

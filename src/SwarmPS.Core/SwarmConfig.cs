@@ -28,6 +28,8 @@ public sealed class SwarmConfig
     public Decomposition.DecompositionConfig Decomposition { get; set; } = new();
     /// <summary>The Docker provider: engine endpoint, default image, optional API version pin (see <see cref="Providers.Docker.DockerConfig"/>).</summary>
     public Providers.Docker.DockerConfig Docker { get; set; } = new();
+    /// <summary>Oversubscription limits create enforces (see <see cref="HostConfig"/>).</summary>
+    public HostConfig Host { get; set; } = new();
 
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -68,6 +70,7 @@ public sealed class SwarmConfig
                 throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument, $"{source}: webhook timeoutSeconds and maxAttempts must be at least 1.", source);
         }
         Docker.Validate(source);
+        Host.Validate(source);
         foreach (var r in Repositories)
         {
             if (string.IsNullOrWhiteSpace(r.Path))

@@ -77,4 +77,8 @@ public static class ErrorIds
     public const string TaskNotFound = "TaskNotFound";
     public const string DependencyCycle = "DependencyCycle";
     public const string SchedulerRunning = "SchedulerRunning";
+
+    // Host resources (issue 6)
+    /// <summary>Create would take CPU, memory or disk past capacity × the configured overcommit ratio (-Force / --force overrides).</summary>
+    public const string HostOversubscribed = "HostOversubscribed";
 }

@@ -47,6 +47,9 @@ public sealed class SwarmService
     public Tasks.QueueControl Queue { get; }
     /// <summary>The event log.</summary>
     public Events.EventStream Events { get; }
+    /// <summary>Host capacity against what environments were allocated; create's oversubscription check.</summary>
+    public Host.HostResources HostResources => _hostResources ??= new Host.HostResources(this);
+    private Host.HostResources? _hostResources;
 
     /// <summary>Runs the scheduler in this process until the queue drains (or <paramref name="ct"/> is cancelled).</summary>
     public Task<Tasks.QueueRunSummary> RunQueueAsync(Tasks.SchedulerOptions options, CancellationToken ct = default) =>
@@ -116,6 +119,7 @@ public sealed class SwarmService
                 throw new SwarmException(ErrorIds.ProviderUnavailable, SwarmErrorKind.Unavailable, $"The {provider.Name} provider is not available here: {availability.Reason}", request.Ticket, ex);
             throw;
         }
+        HostResources.EnsureCapacity(draft, request.Force);
         var reserved = Registry.Reserve(draft, Config.Ports);
         try
         {

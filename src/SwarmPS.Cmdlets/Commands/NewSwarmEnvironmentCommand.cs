@@ -54,6 +54,10 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
     [ValidateRange(1, int.MaxValue)]
     public int MemoryMb { get; set; }
 
+    /// <summary>Create even if the host would be oversubscribed beyond the ratios in config.json (see Get-SwarmHost).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var raw in Ticket)
@@ -73,6 +77,7 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
                 Cpus = MyInvocation.BoundParameters.ContainsKey(nameof(Cpus)) ? Cpus : null,
                 MemoryMb = MyInvocation.BoundParameters.ContainsKey(nameof(MemoryMb)) ? MemoryMb : null,
                 Options = NoWorktree.IsPresent ? new Dictionary<string, string> { [SwarmPS.Core.Providers.Docker.DockerProvider.OptionNoWorktree] = "true" } : null,
+                Force = Force.IsPresent,
             };
             if (TryItem(ticket, () => Run((progress, ct) => Service.NewEnvironmentAsync(request, progress, ct)), out var env))
                 WriteObject(env);

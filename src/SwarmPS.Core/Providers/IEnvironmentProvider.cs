@@ -23,6 +23,8 @@ public sealed class NewEnvironmentRequest
     /// <c>noWorktree=true</c>). A provider validates the keys it knows; other providers ignore them.
     /// </summary>
     public IReadOnlyDictionary<string, string>? Options { get; init; }
+    /// <summary>Create even when the host would be oversubscribed beyond the configured ratios (-Force / --force).</summary>
+    public bool Force { get; init; }
 
     /// <summary>The same request without provider-specific options (for a provider that delegates to another).</summary>
     public NewEnvironmentRequest WithoutOptions() => new()
