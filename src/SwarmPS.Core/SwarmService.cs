@@ -30,6 +30,7 @@ public sealed class SwarmService
         Tasks = new Tasks.TaskService(this);
         Queue = new Tasks.QueueControl(this);
         Events = new Events.EventStream(this);
+        Swarms = new Swarms.SwarmClusterService(this);
     }
 
     /// <summary>Opens the service for <paramref name="homeOverride"/>, SWARMPS_HOME or the platform default.</summary>
@@ -47,6 +48,8 @@ public sealed class SwarmService
     public Tasks.QueueControl Queue { get; }
     /// <summary>The event log.</summary>
     public Events.EventStream Events { get; }
+    /// <summary>Agent swarms on Slurm (one job array each).</summary>
+    public Swarms.SwarmClusterService Swarms { get; }
 
     /// <summary>Runs the scheduler in this process until the queue drains (or <paramref name="ct"/> is cancelled).</summary>
     public Task<Tasks.QueueRunSummary> RunQueueAsync(Tasks.SchedulerOptions options, CancellationToken ct = default) =>
