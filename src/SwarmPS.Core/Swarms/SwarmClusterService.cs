@@ -104,7 +104,7 @@ public sealed class SwarmClusterService
 
         var row = _swarm.Registry.AddSwarm(new Swarm
         {
-            Id = id, NodeCount = request.Nodes, Status = SwarmStatus.Submitting, Directory = dir, Profile = profile.Name,
+            SwarmId = id, NodeCount = request.Nodes, Status = SwarmStatus.Submitting, Directory = dir, Profile = profile.Name,
             CreatedAt = now, UpdatedAt = now, Metadata = metadata,
         });
         string jobId;
@@ -115,7 +115,7 @@ public sealed class SwarmClusterService
         }
         catch
         {
-            _swarm.Registry.DeleteSwarm(row.Id);
+            _swarm.Registry.DeleteSwarm(row.SwarmId);
             SwarmFiles.Delete(dir, id);
             throw;
         }
@@ -134,17 +134,17 @@ public sealed class SwarmClusterService
     public SwarmInjection Inject(string swarmId, string prompt, int? node = null, string? injectionId = null)
     {
         var swarm = _swarm.Registry.RequireSwarm(swarmId);
-        if (string.IsNullOrEmpty(prompt)) throw Invalid("The prompt is empty.", swarm.Id);
+        if (string.IsNullOrEmpty(prompt)) throw Invalid("The prompt is empty.", swarm.SwarmId);
         if (node is { } k && (k < 0 || k >= swarm.NodeCount))
-            throw new SwarmException(SlurmErrorIds.InvalidNode, SwarmErrorKind.InvalidArgument, $"Swarm '{swarm.Id}' has nodes 0-{swarm.NodeCount - 1}; there is no node {k}.", swarm.Id);
+            throw new SwarmException(SlurmErrorIds.InvalidNode, SwarmErrorKind.InvalidArgument, $"Swarm '{swarm.SwarmId}' has nodes 0-{swarm.NodeCount - 1}; there is no node {k}.", swarm.SwarmId);
         if (injectionId is not null && Names.Problem(injectionId) is { } why)
             throw Invalid($"Invalid injection id '{Names.Describe(injectionId)}': {why}.", injectionId);
         if (swarm.Status is SwarmStatus.Terminated or SwarmStatus.Dead)
-            throw new SwarmException(SlurmErrorIds.SwarmNotRunning, SwarmErrorKind.InvalidState, $"Swarm '{swarm.Id}' is {swarm.Status}; nothing would answer. Launch a new swarm.", swarm.Id);
+            throw new SwarmException(SlurmErrorIds.SwarmNotRunning, SwarmErrorKind.InvalidState, $"Swarm '{swarm.SwarmId}' is {swarm.Status}; nothing would answer. Launch a new swarm.", swarm.SwarmId);
         var nodes = node is { } n ? new[] { n } : Enumerable.Range(0, swarm.NodeCount).ToArray();
         var injection = _swarm.Registry.AddInjection(new SwarmInjection
         {
-            SwarmId = swarm.Id, InjectionId = injectionId ?? NewId("inj"), Node = node, Nodes = nodes, CreatedAt = DateTimeOffset.UtcNow,
+            SwarmId = swarm.SwarmId, InjectionId = injectionId ?? NewId("inj"), Node = node, Nodes = nodes, CreatedAt = DateTimeOffset.UtcNow,
         });
         var bytes = new UTF8Encoding(false).GetBytes(prompt);
         foreach (var target in nodes)
@@ -171,12 +171,12 @@ public sealed class SwarmClusterService
         [EnumeratorCancellation] CancellationToken ct = default)
     {
         var swarm = _swarm.Registry.RequireSwarm(swarmId);
-        var injections = _swarm.Registry.ListInjections(swarm.Id);
+        var injections = _swarm.Registry.ListInjections(swarm.SwarmId);
         if (injectionId is not null)
         {
             injections = injections.Where(i => string.Equals(i.InjectionId, injectionId, StringComparison.OrdinalIgnoreCase)).ToList();
             if (injections.Count == 0)
-                throw new SwarmException(SlurmErrorIds.InjectionNotFound, SwarmErrorKind.NotFound, $"Swarm '{swarm.Id}' has no injection '{Names.Describe(injectionId)}'.", injectionId);
+                throw new SwarmException(SlurmErrorIds.InjectionNotFound, SwarmErrorKind.NotFound, $"Swarm '{swarm.SwarmId}' has no injection '{Names.Describe(injectionId)}'.", injectionId);
         }
         var seen = new HashSet<(string, int)>();
         var started = DateTimeOffset.UtcNow;
@@ -201,7 +201,7 @@ public sealed class SwarmClusterService
             if (missing.Count == 0) yield break;
             if (timeout is { } t && now - started >= t)
                 throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed,
-                    $"Timed out after {t.TotalSeconds:0.#} s waiting for {missing.Count} response(s) of swarm '{swarm.Id}'; the answers that arrived were returned.", swarm.Id)
+                    $"Timed out after {t.TotalSeconds:0.#} s waiting for {missing.Count} response(s) of swarm '{swarm.SwarmId}'; the answers that arrived were returned.", swarm.SwarmId)
                 { Details = missing.Take(20).Select(m => $"{m.InjectionId} node {m.Node}").ToList() };
             delay = progress ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromMilliseconds(Math.Min(2000, delay.TotalMilliseconds * 1.5));
             if (timeout is { } t2) { var left = t2 - (now - started); if (left < delay) delay = left < TimeSpan.Zero ? TimeSpan.Zero : left; }
@@ -258,7 +258,7 @@ public sealed class SwarmClusterService
         }
         return new SwarmResponse
         {
-            SwarmId = swarm.Id, Node = node, InjectionId = injectionId, Response = text,
+            SwarmId = swarm.SwarmId, Node = node, InjectionId = injectionId, Response = text,
             ExitCode = m.TryGetProperty("exitCode", out var e) && e.TryGetInt32(out var code) ? code : -1,
             CostUsd = cost,
             StartedAt = m.TryGetProperty("startedAt", out var s) && DateTimeOffset.TryParse(s.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var st) ? st : null,
@@ -278,7 +278,7 @@ public sealed class SwarmClusterService
     /// </summary>
     public async Task<IReadOnlyList<Swarm>> GetAsync(IReadOnlyList<string>? ids = null, bool live = true, CancellationToken ct = default)
     {
-        var rows = _swarm.Registry.ListSwarms().Where(s => ids is not { Count: > 0 } || ids.Any(p => Glob.IsMatch(p, s.Id))).ToList();
+        var rows = _swarm.Registry.ListSwarms().Where(s => ids is not { Count: > 0 } || ids.Any(p => Glob.IsMatch(p, s.SwarmId))).ToList();
         if (ids is { Count: > 0 } && rows.Count == 0 && ids.All(p => !p.Contains('*') && !p.Contains('?')))
             throw SwarmPS.Core.Registry.SwarmRegistry.SwarmNotFound(ids[0]);
         var active = rows.Where(IsActive).ToList();
@@ -299,7 +299,7 @@ public sealed class SwarmClusterService
             }
             var nodes = Enumerable.Range(0, s.NodeCount).Select(k => Node(s, k, tasks, now)).ToList();
             var status = Aggregate(nodes);
-            var current = s.Status == status ? s : _swarm.Registry.UpdateSwarm(s.Id, status, details: Summary(nodes));
+            var current = s.Status == status ? s : _swarm.Registry.UpdateSwarm(s.SwarmId, status, details: Summary(nodes));
             result.Add(current.With(nodes: nodes));
         }
         return result;
@@ -311,9 +311,9 @@ public sealed class SwarmClusterService
         string.Join(", ", nodes.GroupBy(n => n.Status).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}"));
 
     private IReadOnlyList<SwarmNode> StaticNodes(Swarm s) => s.Status == SwarmStatus.Terminated
-        ? Enumerable.Range(0, s.NodeCount).Select(k => new SwarmNode { SwarmId = s.Id, Node = k, Status = SwarmNodeStatus.Stopped, LastHeartbeat = Heartbeat(s, k), Responses = CountResponses(s, k) }).ToList()
+        ? Enumerable.Range(0, s.NodeCount).Select(k => new SwarmNode { SwarmId = s.SwarmId, Node = k, Status = SwarmNodeStatus.Stopped, LastHeartbeat = Heartbeat(s, k), Responses = CountResponses(s, k) }).ToList()
         : s.Status == SwarmStatus.Dead
-            ? Enumerable.Range(0, s.NodeCount).Select(k => new SwarmNode { SwarmId = s.Id, Node = k, Status = SwarmNodeStatus.Dead, LastHeartbeat = Heartbeat(s, k), Responses = CountResponses(s, k) }).ToList()
+            ? Enumerable.Range(0, s.NodeCount).Select(k => new SwarmNode { SwarmId = s.SwarmId, Node = k, Status = SwarmNodeStatus.Dead, LastHeartbeat = Heartbeat(s, k), Responses = CountResponses(s, k) }).ToList()
             : Array.Empty<SwarmNode>();
 
     private static int CountResponses(Swarm s, int k)
@@ -330,7 +330,7 @@ public sealed class SwarmClusterService
         var hb = Heartbeat(s, k);
         return new SwarmNode
         {
-            SwarmId = s.Id, Node = k, JobId = $"{s.JobId}_{k}", JobState = row?.State, Host = row?.NodeList, LastHeartbeat = hb,
+            SwarmId = s.SwarmId, Node = k, JobId = $"{s.JobId}_{k}", JobState = row?.State, Host = row?.NodeList, LastHeartbeat = hb,
             Status = NodeStatus(row, hb, now, s.TtlSeconds, s.CreatedAt), Responses = CountResponses(s, k),
         };
     }
@@ -401,8 +401,8 @@ public sealed class SwarmClusterService
                 await Task.Delay(250, ct).ConfigureAwait(false);
             }
         }
-        var stopped = _swarm.Registry.UpdateSwarm(swarm.Id, SwarmStatus.Terminated, details: swarm.JobId is null ? null : $"scancel {swarm.JobId}");
-        if (!keepFiles) SwarmFiles.Delete(swarm.Directory, swarm.Id);
+        var stopped = _swarm.Registry.UpdateSwarm(swarm.SwarmId, SwarmStatus.Terminated, details: swarm.JobId is null ? null : $"scancel {swarm.JobId}");
+        if (!keepFiles) SwarmFiles.Delete(swarm.Directory, swarm.SwarmId);
         return stopped.With(nodes: StaticNodes(stopped));
     }
 }

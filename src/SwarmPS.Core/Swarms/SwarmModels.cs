@@ -35,7 +35,8 @@ public enum SwarmNodeStatus
 /// <summary>A swarm: N worker nodes (one Slurm job array) sharing a directory, answering injected prompts.</summary>
 public sealed class Swarm
 {
-    public required string Id { get; init; }
+    /// <summary>The swarm id (named SwarmId so it binds to -SwarmId down the pipeline).</summary>
+    public required string SwarmId { get; init; }
     /// <summary>The Slurm job id of the array (null until sbatch answered).</summary>
     public string? JobId { get; init; }
     /// <summary>Number of nodes (array tasks 0..N-1).</summary>
@@ -53,7 +54,7 @@ public sealed class Swarm
 
     internal Swarm With(SwarmStatus? status = null, string? jobId = null, IReadOnlyList<SwarmNode>? nodes = null, DateTimeOffset? updatedAt = null) => new()
     {
-        Id = Id, JobId = jobId ?? JobId, NodeCount = NodeCount, Status = status ?? Status, Directory = Directory, Profile = Profile,
+        SwarmId = SwarmId, JobId = jobId ?? JobId, NodeCount = NodeCount, Status = status ?? Status, Directory = Directory, Profile = Profile,
         CreatedAt = CreatedAt, UpdatedAt = updatedAt ?? UpdatedAt, Metadata = Metadata, Nodes = nodes ?? Nodes,
     };
 

@@ -12,23 +12,23 @@ public sealed partial class SwarmRegistry
 
     public Swarm AddSwarm(Swarm swarm)
     {
-        Names.Ticket(swarm.Id);
+        Names.Ticket(swarm.SwarmId);
         try
         {
             return Write(c =>
             {
-                if (GetSwarm(c, swarm.Id) is not null) throw SwarmExists(swarm.Id);
+                if (GetSwarm(c, swarm.SwarmId) is not null) throw SwarmExists(swarm.SwarmId);
                 using var cmd = c.CreateCommand();
                 cmd.CommandText = $"INSERT INTO swarms ({SwarmColumns}) VALUES ($id,$j,$n,$s,$w,$p,$c,$u,$m)";
                 BindSwarm(cmd, swarm);
                 cmd.ExecuteNonQuery();
-                AppendEvent(c, EventKinds.Swarm, swarm.Id, null, swarm.Status.ToString(), $"{swarm.NodeCount} nodes, profile {swarm.Profile}");
+                AppendEvent(c, EventKinds.Swarm, swarm.SwarmId, null, swarm.Status.ToString(), $"{swarm.NodeCount} nodes, profile {swarm.Profile}");
                 return swarm;
             });
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
         {
-            throw SwarmExists(swarm.Id);
+            throw SwarmExists(swarm.SwarmId);
         }
     }
 
@@ -37,7 +37,7 @@ public sealed partial class SwarmRegistry
 
     private static void BindSwarm(SqliteCommand cmd, Swarm s)
     {
-        cmd.Parameters.AddWithValue("$id", s.Id);
+        cmd.Parameters.AddWithValue("$id", s.SwarmId);
         cmd.Parameters.AddWithValue("$j", (object?)s.JobId ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$n", s.NodeCount);
         cmd.Parameters.AddWithValue("$s", s.Status.ToString());
@@ -55,12 +55,12 @@ public sealed partial class SwarmRegistry
         var after = before.With(status: status, jobId: jobId, updatedAt: DateTimeOffset.UtcNow);
         using var cmd = c.CreateCommand();
         cmd.CommandText = "UPDATE swarms SET job_id=$j, status=$s, updated_at=$u WHERE id=$id";
-        cmd.Parameters.AddWithValue("$id", before.Id);
+        cmd.Parameters.AddWithValue("$id", before.SwarmId);
         cmd.Parameters.AddWithValue("$j", (object?)after.JobId ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$s", after.Status.ToString());
         cmd.Parameters.AddWithValue("$u", Time(after.UpdatedAt));
         cmd.ExecuteNonQuery();
-        if (before.Status != after.Status) AppendEvent(c, EventKinds.Swarm, before.Id, before.Status.ToString(), after.Status.ToString(), details);
+        if (before.Status != after.Status) AppendEvent(c, EventKinds.Swarm, before.SwarmId, before.Status.ToString(), after.Status.ToString(), details);
         return after;
     });
 
@@ -71,7 +71,7 @@ public sealed partial class SwarmRegistry
         cmd.CommandText = "DELETE FROM swarms WHERE id = $id";
         cmd.Parameters.AddWithValue("$id", id);
         var removed = cmd.ExecuteNonQuery() > 0;
-        if (removed && before is not null) AppendEvent(c, EventKinds.Swarm, before.Id, before.Status.ToString(), "Removed");
+        if (removed && before is not null) AppendEvent(c, EventKinds.Swarm, before.SwarmId, before.Status.ToString(), "Removed");
         return removed;
     });
 
@@ -108,7 +108,7 @@ public sealed partial class SwarmRegistry
 
     private static Swarm ReadSwarm(SqliteDataReader r) => new()
     {
-        Id = r.GetString(0),
+        SwarmId = r.GetString(0),
         JobId = r.IsDBNull(1) ? null : r.GetString(1),
         NodeCount = r.GetInt32(2),
         Status = Enum.TryParse<SwarmStatus>(r.GetString(3), out var s) ? s : SwarmStatus.Dead,

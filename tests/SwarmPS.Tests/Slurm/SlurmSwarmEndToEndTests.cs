@@ -117,14 +117,14 @@ public sealed class SlurmSwarmEndToEndTests : IDisposable
         swarm.NodeCount.Should().Be(4);
         swarm.Directory.Should().StartWith(Path.Combine(_root, "shared"));
 
-        var running = await SlurmBackend.Until(() => Poll(swarm.Id), s => s.Nodes.Count == 4 && s.Nodes.All(n => n.Status == SwarmNodeStatus.Running), TimeSpan.FromSeconds(60), "4 running nodes");
+        var running = await SlurmBackend.Until(() => Poll(swarm.SwarmId), s => s.Nodes.Count == 4 && s.Nodes.All(n => n.Status == SwarmNodeStatus.Running), TimeSpan.FromSeconds(60), "4 running nodes");
         running.Status.Should().Be(SwarmStatus.Running);
         running.Nodes.Should().OnlyContain(n => n.JobState == "RUNNING" && n.LastHeartbeat != null);
 
-        var first = _svc.Swarms.Inject(swarm.Id, "first question");
-        var second = _svc.Swarms.Inject(swarm.Id, "second question");
-        var r1 = await Responses(swarm.Id, first.InjectionId, TimeSpan.FromSeconds(60));
-        var r2 = await Responses(swarm.Id, second.InjectionId, TimeSpan.FromSeconds(60));
+        var first = _svc.Swarms.Inject(swarm.SwarmId, "first question");
+        var second = _svc.Swarms.Inject(swarm.SwarmId, "second question");
+        var r1 = await Responses(swarm.SwarmId, first.InjectionId, TimeSpan.FromSeconds(60));
+        var r2 = await Responses(swarm.SwarmId, second.InjectionId, TimeSpan.FromSeconds(60));
         foreach (var (rs, text, inj) in new[] { (r1, "first question", first), (r2, "second question", second) })
         {
             rs.Select(r => r.Node).Should().BeEquivalentTo(new[] { 0, 1, 2, 3 }, "one response per node");
@@ -134,23 +134,23 @@ public sealed class SlurmSwarmEndToEndTests : IDisposable
 
         // Kill node 2's array task. One probe right after must not call it dead: its TTL has not passed.
         SlurmBackend.Run("scancel", $"{swarm.JobId}_2").Code.Should().Be(0);
-        var justAfter = await Poll(swarm.Id);
+        var justAfter = await Poll(swarm.SwarmId);
         justAfter.Nodes[2].Status.Should().NotBe(SwarmNodeStatus.Dead);
         justAfter.Status.Should().Be(SwarmStatus.Running);
-        var degraded = await SlurmBackend.Until(() => Poll(swarm.Id), s => s.Nodes[2].Status == SwarmNodeStatus.Dead, TimeSpan.FromSeconds(30), "node 2 dead after its TTL");
+        var degraded = await SlurmBackend.Until(() => Poll(swarm.SwarmId), s => s.Nodes[2].Status == SwarmNodeStatus.Dead, TimeSpan.FromSeconds(30), "node 2 dead after its TTL");
         (DateTimeOffset.UtcNow - degraded.Nodes[2].LastHeartbeat!.Value).TotalSeconds.Should().BeGreaterThan(5);
         degraded.Status.Should().Be(SwarmStatus.Degraded);
         degraded.Nodes.Where(n => n.Node != 2).Should().OnlyContain(n => n.Status == SwarmNodeStatus.Running);
 
-        var third = _svc.Swarms.Inject(swarm.Id, "still there?");
-        var r3 = await Responses(swarm.Id, third.InjectionId, TimeSpan.FromSeconds(60));
+        var third = _svc.Swarms.Inject(swarm.SwarmId, "still there?");
+        var r3 = await Responses(swarm.SwarmId, third.InjectionId, TimeSpan.FromSeconds(60));
         r3.Select(r => r.Node).Should().BeEquivalentTo(new[] { 0, 1, 3 }, "the others keep answering; the dead node is not waited for");
 
-        var stopped = await _svc.Swarms.StopAsync(swarm.Id);
+        var stopped = await _svc.Swarms.StopAsync(swarm.SwarmId);
         stopped.Status.Should().Be(SwarmStatus.Terminated);
         ActiveQueue(swarm.JobId!).Should().BeEmpty("terminate leaves nothing in squeue");
         Directory.Exists(swarm.Directory).Should().BeFalse();
-        _svc.Registry.ListEvents(kinds: new[] { EventKinds.Swarm }).Where(e => e.Subject == swarm.Id).Select(e => e.NewStatus)
+        _svc.Registry.ListEvents(kinds: new[] { EventKinds.Swarm }).Where(e => e.Subject == swarm.SwarmId).Select(e => e.NewStatus)
             .Should().Equal("Submitting", "Pending", "Running", "Degraded", "Terminated");
     }
 
@@ -159,22 +159,22 @@ public sealed class SlurmSwarmEndToEndTests : IDisposable
     {
         if (Backends.Missing(SlurmBackend.SkipReason())) return;
         var swarm = await Launch(2);
-        await SlurmBackend.Until(() => Poll(swarm.Id), s => s.Nodes.All(n => n.Status == SwarmNodeStatus.Running), TimeSpan.FromSeconds(60), "2 running nodes");
+        await SlurmBackend.Until(() => Poll(swarm.SwarmId), s => s.Nodes.All(n => n.Status == SwarmNodeStatus.Running), TimeSpan.FromSeconds(60), "2 running nodes");
         var pidFile = Path.Combine(SlurmBackend.StateDir, "slurmctld.pid");
         File.Exists(pidFile).Should().BeTrue($"the controller was started by .ci/backends/slurm.sh ({pidFile})");
         var pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         try
         {
             using (var p = Process.GetProcessById(pid)) { p.Kill(); p.WaitForExit(15_000); }
-            var inj = _svc.Swarms.Inject(swarm.Id, "while the controller is down");
+            var inj = _svc.Swarms.Inject(swarm.SwarmId, "while the controller is down");
             var ex = await ((Func<Task>)(() => _svc.Swarms.GetAsync())).Should().ThrowAsync<SwarmException>();
             ex.Which.ErrorId.Should().Be(SlurmErrorIds.SlurmUnavailable);
             ex.Which.Kind.Should().Be(SwarmErrorKind.Unavailable);
             ex.Which.Message.Should().Contain("squeue").And.Contain("Nothing was changed");
             _log.WriteLine(ex.Which.Message);
-            _svc.Registry.GetSwarm(swarm.Id)!.Status.Should().Be(SwarmStatus.Running, "a failed probe is not evidence of death");
+            _svc.Registry.GetSwarm(swarm.SwarmId)!.Status.Should().Be(SwarmStatus.Running, "a failed probe is not evidence of death");
             // The workers and the shared filesystem do not need the controller: answers still arrive.
-            (await Responses(swarm.Id, inj.InjectionId, TimeSpan.FromSeconds(30))).Should().HaveCount(2);
+            (await Responses(swarm.SwarmId, inj.InjectionId, TimeSpan.FromSeconds(30))).Should().HaveCount(2);
         }
         finally
         {
@@ -182,11 +182,11 @@ public sealed class SlurmSwarmEndToEndTests : IDisposable
             SlurmBackend.Run("/usr/sbin/slurmctld");
             await SlurmBackend.Until(() => Task.FromResult(SlurmBackend.Run("squeue", "-h").Code), c => c == 0, TimeSpan.FromSeconds(30), "slurmctld back");
         }
-        var after = await SlurmBackend.Until(() => Poll(swarm.Id), s => s.Nodes.All(n => n.Status == SwarmNodeStatus.Running), TimeSpan.FromSeconds(30), "the swarm seen running again");
+        var after = await SlurmBackend.Until(() => Poll(swarm.SwarmId), s => s.Nodes.All(n => n.Status == SwarmNodeStatus.Running), TimeSpan.FromSeconds(30), "the swarm seen running again");
         after.Status.Should().Be(SwarmStatus.Running);
-        var again = _svc.Swarms.Inject(swarm.Id, "after the restart");
-        (await Responses(swarm.Id, again.InjectionId, TimeSpan.FromSeconds(30))).Should().HaveCount(2);
-        (await _svc.Swarms.StopAsync(swarm.Id)).Status.Should().Be(SwarmStatus.Terminated);
+        var again = _svc.Swarms.Inject(swarm.SwarmId, "after the restart");
+        (await Responses(swarm.SwarmId, again.InjectionId, TimeSpan.FromSeconds(30))).Should().HaveCount(2);
+        (await _svc.Swarms.StopAsync(swarm.SwarmId)).Status.Should().Be(SwarmStatus.Terminated);
         ActiveQueue(swarm.JobId!).Should().BeEmpty();
     }
 }

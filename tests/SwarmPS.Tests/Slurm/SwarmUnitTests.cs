@@ -64,7 +64,7 @@ public sealed class SwarmUnitTests : IDisposable
     private void AddRunning(string id, string jobId, int nodes)
     {
         var now = DateTimeOffset.UtcNow;
-        _svc.Registry.AddSwarm(new Swarm { Id = id, JobId = jobId, NodeCount = nodes, Status = SwarmStatus.Running, Directory = Path.Combine(_root, "shared", id), Profile = "command", CreatedAt = now, UpdatedAt = now });
+        _svc.Registry.AddSwarm(new Swarm { SwarmId = id, JobId = jobId, NodeCount = nodes, Status = SwarmStatus.Running, Directory = Path.Combine(_root, "shared", id), Profile = "command", CreatedAt = now, UpdatedAt = now });
         _runner.Jobs[jobId] = (nodes, "RUNNING");
     }
 
@@ -175,17 +175,17 @@ public sealed class SwarmUnitTests : IDisposable
     {
         var cluster = Cluster();
         var s = await cluster.StartAsync(new SwarmLaunchRequest { Nodes = 3, Prompt = "sys", Profile = "command", Command = new[] { "cat" } });
-        var all = cluster.Inject(s.Id, "hello", injectionId: "first");
+        var all = cluster.Inject(s.SwarmId, "hello", injectionId: "first");
         all.Nodes.Should().Equal(0, 1, 2);
-        var one = cluster.Inject(s.Id, "only you", node: 1);
+        var one = cluster.Inject(s.SwarmId, "only you", node: 1);
         Names.IsValid(one.InjectionId).Should().BeTrue();
         one.Nodes.Should().Equal(1);
         File.ReadAllText(Path.Combine(s.Directory, "nodes", "2", "inbox", "first.prompt")).Should().Be("hello");
         File.Exists(Path.Combine(s.Directory, "nodes", "0", "inbox", one.InjectionId + ".prompt")).Should().BeFalse();
         Directory.GetFiles(s.Directory, "*.tmp", SearchOption.AllDirectories).Should().BeEmpty();
-        (await ((Func<Task>)(() => Task.FromResult(cluster.Inject(s.Id, "again", injectionId: "FIRST")))).Should().ThrowAsync<SwarmException>()).Which.ErrorId.Should().Be(SlurmErrorIds.InjectionExists);
-        ((Action)(() => cluster.Inject(s.Id, "x", injectionId: "../evil"))).Should().Throw<SwarmException>().Which.Kind.Should().Be(SwarmErrorKind.InvalidArgument);
-        ((Action)(() => cluster.Inject(s.Id, "x", node: 3))).Should().Throw<SwarmException>().Which.ErrorId.Should().Be(SlurmErrorIds.InvalidNode);
+        (await ((Func<Task>)(() => Task.FromResult(cluster.Inject(s.SwarmId, "again", injectionId: "FIRST")))).Should().ThrowAsync<SwarmException>()).Which.ErrorId.Should().Be(SlurmErrorIds.InjectionExists);
+        ((Action)(() => cluster.Inject(s.SwarmId, "x", injectionId: "../evil"))).Should().Throw<SwarmException>().Which.Kind.Should().Be(SwarmErrorKind.InvalidArgument);
+        ((Action)(() => cluster.Inject(s.SwarmId, "x", node: 3))).Should().Throw<SwarmException>().Which.ErrorId.Should().Be(SlurmErrorIds.InvalidNode);
         ((Action)(() => cluster.Inject("no-such-swarm", "x"))).Should().Throw<SwarmException>().Which.ErrorId.Should().Be(SlurmErrorIds.SwarmNotFound);
     }
 
