@@ -23,6 +23,7 @@ public class StaticModuleTests
         "Receive-SwarmAgentOutput", "Get-SwarmAgentProfile",
         "Add-SwarmTask", "Get-SwarmTask", "Stop-SwarmTask", "Remove-SwarmTask", "Invoke-SwarmQueue", "Start-SwarmQueue", "Stop-SwarmQueue",
         "Invoke-SwarmWorkflow", "Invoke-SwarmDecomposition", "Get-SwarmEvent",
+        "Start-Swarm", "Send-SwarmPrompt", "Receive-SwarmResponse", "Get-Swarm", "Stop-Swarm",
     };
 
     [Fact]
