@@ -20,6 +20,7 @@ public sealed class ProviderCatalog
         new WorktreeProvider(),
         new Kvm.KvmProvider(),
         new Docker.DockerProvider(),
+        new Slurm.SlurmProvider(),
     }, WorktreeProvider.ProviderName);
 
     public string DefaultName { get; }
