@@ -113,6 +113,7 @@ public sealed class SlurmSwarmEndToEndTests : IDisposable
     public async Task Four_node_swarm_answers_two_injections_survives_a_dead_node_and_terminates_cleanly()
     {
         if (Backends.Missing(SlurmBackend.SkipReason())) return;
+        using var slurmLock = SlurmTestLock.Acquire();
         var swarm = await Launch(4);
         swarm.NodeCount.Should().Be(4);
         swarm.Directory.Should().StartWith(Path.Combine(_root, "shared"));
@@ -158,6 +159,7 @@ public sealed class SlurmSwarmEndToEndTests : IDisposable
     public async Task Controller_stopped_while_polling_gives_a_clear_error_and_nothing_is_lost()
     {
         if (Backends.Missing(SlurmBackend.SkipReason())) return;
+        using var slurmLock = SlurmTestLock.Acquire();
         var swarm = await Launch(2);
         await SlurmBackend.Until(() => Poll(swarm.SwarmId), s => s.Nodes.All(n => n.Status == SwarmNodeStatus.Running), TimeSpan.FromSeconds(60), "2 running nodes");
         var pidFile = Path.Combine(SlurmBackend.StateDir, "slurmctld.pid");

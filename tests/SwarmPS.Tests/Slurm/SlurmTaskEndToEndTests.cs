@@ -44,6 +44,7 @@ public sealed class SlurmTaskEndToEndTests : IDisposable
     public void A_task_on_the_slurm_provider_runs_as_a_job_in_a_shared_worktree_and_reports_exit_code_and_logs()
     {
         if (Backends.Missing(SlurmBackend.SkipReason())) return;
+        using var slurmLock = SlurmTestLock.Acquire();
         var added = _svc.Tasks.Add(new[]
         {
             Task("ok", "echo \"in job $SLURM_JOB_ID at $(pwd)\"; cat; echo made > made-by-slurm.txt"),
