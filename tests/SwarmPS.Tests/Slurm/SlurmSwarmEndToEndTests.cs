@@ -77,7 +77,7 @@ public sealed class SlurmSwarmEndToEndTests : IDisposable
         // Cluster parameters come from config.json, as for a user; a short TTL keeps the test short.
         Directory.CreateDirectory(Path.Combine(_root, "home"));
         File.WriteAllText(Path.Combine(_root, "home", "config.json"),
-            $$"""{ "slurm": { "sharedDirectory": "{{Path.Combine(_root, "shared")}}", "heartbeatSeconds": 1, "nodeTtlSeconds": 5, "timeLimit": "10" } }""");
+            $$"""{ "slurm": { "sharedDirectory": "{{Path.Combine(_root, "shared")}}", "heartbeatSeconds": 1, "nodeTtlSeconds": 5, "timeLimit": "10", "pollAttempts": 2 } }""");
         _svc = new SwarmService(new SwarmHome(Path.Combine(_root, "home")));
     }
 
@@ -167,7 +167,13 @@ public sealed class SlurmSwarmEndToEndTests : IDisposable
         var pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         try
         {
-            using (var p = Process.GetProcessById(pid)) { p.Kill(); p.WaitForExit(15_000); }
+            // SIGTERM, as an operator stopping the controller does (it saves its job state first; a
+            // SIGKILLed controller forgets jobs submitted since its last state save, which no client can undo).
+            using (var p = Process.GetProcessById(pid))
+            {
+                SlurmBackend.Run("kill", "-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)).Code.Should().Be(0);
+                p.WaitForExit(30_000).Should().BeTrue("slurmctld stops on SIGTERM");
+            }
             var inj = _svc.Swarms.Inject(swarm.SwarmId, "while the controller is down");
             var ex = await ((Func<Task>)(() => _svc.Swarms.GetAsync())).Should().ThrowAsync<SwarmException>();
             ex.Which.ErrorId.Should().Be(SlurmErrorIds.SlurmUnavailable);
