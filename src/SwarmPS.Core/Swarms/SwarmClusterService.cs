@@ -195,6 +195,8 @@ public sealed class SwarmClusterService
                     yield return r;
                 }
             if (!wait) yield break;
+            // A swarm terminated (or dead) meanwhile will not answer any more: stop waiting.
+            if (_swarm.Registry.GetSwarm(swarm.SwarmId) is { Status: SwarmStatus.Terminated or SwarmStatus.Dead }) yield break;
             var now = DateTimeOffset.UtcNow;
             var missing = injections.SelectMany(i => i.Nodes.Select(k => (i.InjectionId, Node: k)))
                 .Where(x => !seen.Contains(x) && !HeartbeatDead(swarm, x.Node, now)).ToList();
@@ -389,10 +391,12 @@ public sealed class SwarmClusterService
     {
         var swarm = _swarm.Registry.RequireSwarm(swarmId);
         if (swarm.Status == SwarmStatus.Terminated) return swarm.With(nodes: StaticNodes(swarm));
-        try { if (Directory.Exists(swarm.Directory)) File.WriteAllText(Path.Combine(swarm.Directory, "stop"), ""); } catch (IOException) { }
         if (swarm.JobId is { } job)
         {
+            // scancel first: when the controller does not answer, nothing has changed yet.
             await Client.CancelAsync(new[] { job }, ct).ConfigureAwait(false);
+            // A task Slurm requeues instead of killing finds the stop file and exits.
+            try { if (Directory.Exists(swarm.Directory)) File.WriteAllText(Path.Combine(swarm.Directory, "stop"), ""); } catch (IOException) { }
             var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
             while (DateTimeOffset.UtcNow < deadline)
             {
