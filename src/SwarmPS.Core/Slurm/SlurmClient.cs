@@ -174,7 +174,15 @@ public sealed class SlurmCli : ISlurmClient
 
     public async Task<IReadOnlyList<SlurmJobRow>?> AccountingAsync(string jobId, CancellationToken ct)
     {
-        var r = await Call(Spec("sacct", new[] { "-j", jobId, "--format=JobID,State,ExitCode,NodeList", "-P", "-n", "-X" }), ct).ConfigureAwait(false);
+        ProcessResult r;
+        try
+        {
+            r = await Call(Spec("sacct", new[] { "-j", jobId, "--format=JobID,State,ExitCode,NodeList", "-P", "-n", "-X" }), ct).ConfigureAwait(false);
+        }
+        catch (SwarmException ex) when (ex.ErrorId == SlurmErrorIds.SlurmUnavailable)
+        {
+            return null; // no sacct here, or no slurmdbd answering: accounting is simply not available
+        }
         if (!r.Success || (r.StandardError + r.StandardOutput).Contains("accounting storage is disabled", StringComparison.OrdinalIgnoreCase)) return null;
         var rows = new List<SlurmJobRow>();
         foreach (var line in r.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

@@ -105,6 +105,26 @@ public sealed class SwarmUnitTests : IDisposable
     }
 
     [Fact]
+    public async Task A_job_squeue_forgot_falls_back_to_scontrol_and_sacct_once_then_the_swarm_is_final()
+    {
+        AddRunning("swarm-live", "10", 2);
+        var old = DateTimeOffset.UtcNow.AddMinutes(-5);
+        _svc.Registry.AddSwarm(new Swarm { SwarmId = "swarm-gone", JobId = "11", NodeCount = 2, Status = SwarmStatus.Running, Directory = Path.Combine(_root, "shared", "swarm-gone"), Profile = "command", CreatedAt = old, UpdatedAt = old });
+        var cluster = Cluster();
+        var first = await cluster.GetAsync();
+        _runner.Calls.Select(c => c.FileName).Should().Equal("squeue", "scontrol", "sacct");
+        _runner.Calls[1].Arguments.Should().Equal("show", "job", "-o", "11");
+        var gone = first.Single(s => s.SwarmId == "swarm-gone");
+        gone.Status.Should().Be(SwarmStatus.Dead, "no heartbeat for longer than the TTL and Slurm no longer knows the job");
+        gone.Nodes.Should().OnlyContain(n => n.Status == SwarmNodeStatus.Dead);
+        first.Single(s => s.SwarmId == "swarm-live").Status.Should().Be(SwarmStatus.Running);
+        _svc.Registry.ListEvents(kinds: new[] { EventKinds.Swarm }).Should().Contain(e => e.Subject == "swarm-gone" && e.OldStatus == "Running" && e.NewStatus == "Dead");
+        await cluster.GetAsync();
+        _runner.Calls.Select(c => c.FileName).Should().Equal("squeue", "scontrol", "sacct", "squeue");
+        _runner.Calls[^1].Arguments.Should().Contain("--jobs=10", "a dead swarm is final and not polled again");
+    }
+
+    [Fact]
     public void A_node_is_dead_only_after_its_ttl()
     {
         var now = DateTimeOffset.UtcNow;
