@@ -104,7 +104,7 @@ public sealed class SlurmProvider : EnvironmentProviderBase
         // Any job still running for the ticket goes first (an agent whose supervisor was killed hard).
         try
         {
-            await _runner.RunAsync(new ProcessSpec("scancel", new[] { "--name=" + JobNamePrefix + env.Ticket }) { Timeout = TimeSpan.FromSeconds(30) }, ct).ConfigureAwait(false);
+            await _runner.RunAsync(new ProcessSpec("scancel", new[] { "--me", "--name=" + JobNamePrefix + env.Ticket }) { Timeout = TimeSpan.FromSeconds(30) }, ct).ConfigureAwait(false);
         }
         catch (SwarmException ex) when (ex.Kind is SwarmErrorKind.Unavailable or SwarmErrorKind.OperationFailed)
         {
