@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SwarmPS swarm worker: one per node of a swarm (one task of the swarm's Slurm job array).
-# Needs bash 4+, coreutils and the agent CLI; no pwsh, no .NET, no jq.
+# Needs bash 4.4+ (mapfile -d), coreutils and the agent CLI; no pwsh, no .NET, no jq.
 #
 # Usage: swarm-worker.sh SWARM_DIR NODE_INDEX
 #
