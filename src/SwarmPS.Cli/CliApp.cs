@@ -230,6 +230,7 @@ internal sealed partial class CliApp
         root.Subcommands.Add(DecomposeCommand());
         root.Subcommands.Add(EventsCommand());
         root.Subcommands.Add(ImageCommand());
+        root.Subcommands.Add(SwarmCommand());
         root.Subcommands.Add(ProvidersCommand());
         root.Subcommands.Add(RepairCommand());
         root.Subcommands.Add(HostCommand());

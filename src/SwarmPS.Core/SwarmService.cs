@@ -30,6 +30,7 @@ public sealed class SwarmService
         Tasks = new Tasks.TaskService(this);
         Queue = new Tasks.QueueControl(this);
         Events = new Events.EventStream(this);
+        Swarms = new Swarms.SwarmClusterService(this);
     }
 
     /// <summary>Opens the service for <paramref name="homeOverride"/>, SWARMPS_HOME or the platform default.</summary>
@@ -50,6 +51,8 @@ public sealed class SwarmService
     /// <summary>Host capacity against what environments were allocated; create's oversubscription check.</summary>
     public Host.HostResources HostResources => _hostResources ??= new Host.HostResources(this);
     private Host.HostResources? _hostResources;
+    /// <summary>Agent swarms on Slurm (one job array each).</summary>
+    public Swarms.SwarmClusterService Swarms { get; }
 
     /// <summary>Runs the scheduler in this process until the queue drains (or <paramref name="ct"/> is cancelled).</summary>
     public Task<Tasks.QueueRunSummary> RunQueueAsync(Tasks.SchedulerOptions options, CancellationToken ct = default) =>

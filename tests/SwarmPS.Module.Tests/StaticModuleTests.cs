@@ -24,6 +24,7 @@ public class StaticModuleTests
         "Add-SwarmTask", "Get-SwarmTask", "Stop-SwarmTask", "Remove-SwarmTask", "Invoke-SwarmQueue", "Start-SwarmQueue", "Stop-SwarmQueue",
         "Invoke-SwarmWorkflow", "Invoke-SwarmDecomposition", "Get-SwarmEvent",
         "Get-SwarmHost", "New-SwarmBaseImage",
+        "Start-Swarm", "Send-SwarmPrompt", "Receive-SwarmResponse", "Get-Swarm", "Stop-Swarm",
     };
 
     [Fact]

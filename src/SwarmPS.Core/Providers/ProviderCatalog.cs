@@ -27,6 +27,7 @@ public sealed class ProviderCatalog
         new Docker.DockerProvider((config?.Docker ?? new Docker.DockerConfig()).ToOptions()),
         new HyperV.HyperVProvider(hyperVHost),
         new Tart.TartProvider(),
+        new Slurm.SlurmProvider(),
     }, WorktreeProvider.ProviderName);
 
     public string DefaultName { get; }
