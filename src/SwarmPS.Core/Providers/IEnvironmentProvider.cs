@@ -118,7 +118,14 @@ public interface IEnvironmentProvider
 }
 
 /// <summary>A local process that runs an agent inside an environment.</summary>
-public sealed record AgentLaunchPlan(string FileName, IReadOnlyList<string> Arguments, string? WorkingDirectory, IReadOnlyDictionary<string, string> Environment);
+public sealed record AgentLaunchPlan(string FileName, IReadOnlyList<string> Arguments, string? WorkingDirectory, IReadOnlyDictionary<string, string> Environment)
+{
+    /// <summary>
+    /// The launcher connects the prompt file to the process's stdin whatever the profile's delivery (a VM
+    /// plan copies the prompt into the guest from stdin and itself decides what the agent's stdin is).
+    /// </summary>
+    public bool PromptOnStandardInput { get; init; }
+}
 
 /// <summary>Shared behaviour: capability checks with clear errors.</summary>
 public abstract class EnvironmentProviderBase : IEnvironmentProvider
