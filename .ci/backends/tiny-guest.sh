@@ -213,7 +213,7 @@ ip link set eth0 up
 udhcpc -i eth0 -b -t 30 -T 1 -A 2 -x hostname:"$(hostname)" -p /run/udhcpc.pid -s /etc/udhcpc.script >/dev/null 2>&1
 acpid -c /etc/acpi 2>/dev/null
 # host keys live on the disk when there is one: the same key after a reboot (per-env known_hosts stays valid)
-if mountpoint -q /data; then mkdir -p /data/.dropbear; rm -rf /etc/dropbear; ln -s /data/.dropbear /etc/dropbear; fi
+if grep -q " /data " /proc/mounts; then mkdir -p /data/.dropbear; rm -rf /etc/dropbear; ln -s /data/.dropbear /etc/dropbear; fi
 mkdir -p /etc/dropbear
 dropbear -R -s -p 22 -P /run/dropbear.pid
 say "dropbear started"

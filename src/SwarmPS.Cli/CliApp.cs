@@ -222,6 +222,7 @@ internal sealed partial class CliApp
         env.Subcommands.Add(EnvMerge());
         env.Subcommands.Add(EnvExec());
         env.Subcommands.Add(EnvConnection());
+        env.Subcommands.Add(EnvSsh());
         root.Subcommands.Add(env);
         root.Subcommands.Add(AgentCommand());
         root.Subcommands.Add(TaskCommand());
@@ -267,7 +268,8 @@ internal sealed partial class CliApp
         var cpus = new Option<int?>("--cpus") { Description = "CPUs for a container or VM.", HelpName = "N" };
         var memory = new Option<int?>("--memory-mb") { Description = "Memory in MiB for a container or VM.", HelpName = "M" };
         var noWorktree = new Option<bool>("--no-worktree") { Description = "docker: an image-only environment without a host worktree." };
-        var cmd = new Command("new", "Create an environment for a ticket.") { ticket, provider, repo, baseRef, specFile, image, cpus, memory, noWorktree };
+        var noWait = new Option<bool>("--no-wait") { Description = "kvm: return once the VM runs, without waiting for its IP address and SSH." };
+        var cmd = new Command("new", "Create an environment for a ticket.") { ticket, provider, repo, baseRef, specFile, image, cpus, memory, noWorktree, noWait };
         Define(cmd, async inv =>
         {
             var t = Names.Ticket(inv.Get(ticket));
@@ -284,6 +286,7 @@ internal sealed partial class CliApp
                 MemoryMb = inv.Get(memory),
                 Options = inv.Get(noWorktree) ? new Dictionary<string, string> { ["noWorktree"] = "true" } : null,
             };
+            if (inv.Get(noWait)) request = request.WithOption(SwarmPS.Core.Providers.Kvm.KvmProvider.OptionNoWait, "true");
             var e = await inv.WithProgress("Creating environment", p => inv.Service.NewEnvironmentAsync(request, p, inv.Ct)).ConfigureAwait(false);
             return inv.Emit(() => CliJson.Environment(e), w => HumanOutput.Environment(w, e));
         });

@@ -24,6 +24,17 @@ public sealed class NewEnvironmentRequest
     /// </summary>
     public IReadOnlyDictionary<string, string>? Options { get; init; }
 
+    /// <summary>The same request with one more provider-specific option (kept case-insensitive).</summary>
+    public NewEnvironmentRequest WithOption(string key, string value)
+    {
+        var options = new Dictionary<string, string>(Options ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase) { [key] = value };
+        return new()
+        {
+            Ticket = Ticket, Provider = Provider, RepositoryPath = RepositoryPath, BaseRef = BaseRef, Image = Image, Spec = Spec,
+            Cpus = Cpus, MemoryMb = MemoryMb, WorkingDirectory = WorkingDirectory, Options = options,
+        };
+    }
+
     /// <summary>The same request without provider-specific options (for a provider that delegates to another).</summary>
     public NewEnvironmentRequest WithoutOptions() => new()
     {

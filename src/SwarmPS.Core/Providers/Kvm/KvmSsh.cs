@@ -46,7 +46,7 @@ public static partial class KvmSsh
         var o = new List<string> { "-i", keyPath.Replace("%", "%%", StringComparison.Ordinal), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes" };
         if (knownHostsPath is not null)
         {
-            o.AddRange(new[] { "-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=" + ConfigValue(knownHostsPath), "-o", "GlobalKnownHostsFile=/dev/null" });
+            o.AddRange(new[] { "-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=" + ConfigValue(knownHostsPath), "-o", "GlobalKnownHostsFile=/dev/null", "-o", "HashKnownHosts=no" });
             if (hostKeyAlias is not null) o.AddRange(new[] { "-o", "HostKeyAlias=" + hostKeyAlias });
         }
         else o.AddRange(new[] { "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null" });
