@@ -45,6 +45,12 @@
         'Stop-SwarmQueue'
         'Stop-SwarmTask'
         'Wait-SwarmAgent'
+        'Enter-SwarmEnvironment'
+        'Get-SwarmBaseImage'
+        'Get-SwarmConnection'
+        'Invoke-SwarmCommand'
+        'Register-SwarmBaseImage'
+        'Unregister-SwarmBaseImage'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

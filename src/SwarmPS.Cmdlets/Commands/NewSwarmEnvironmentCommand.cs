@@ -36,6 +36,10 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Spec { get; set; }
 
+    /// <summary>kvm: return once the VM runs, without waiting for its IP address and SSH (Options["noWait"]).</summary>
+    [Parameter]
+    public SwitchParameter NoWait { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var raw in Ticket)
@@ -52,6 +56,7 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
                 Spec = Spec,
                 WorkingDirectory = CurrentDirectory,
             };
+            if (NoWait) request = request.WithOption(SwarmPS.Core.Providers.Kvm.KvmProvider.OptionNoWait, "true");
             if (TryItem(ticket, () => Run((progress, ct) => Service.NewEnvironmentAsync(request, progress, ct)), out var env))
                 WriteObject(env);
         }
