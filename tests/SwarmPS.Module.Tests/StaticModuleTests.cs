@@ -23,6 +23,8 @@ public class StaticModuleTests
         "Receive-SwarmAgentOutput", "Get-SwarmAgentProfile",
         "Add-SwarmTask", "Get-SwarmTask", "Stop-SwarmTask", "Remove-SwarmTask", "Invoke-SwarmQueue", "Start-SwarmQueue", "Stop-SwarmQueue",
         "Invoke-SwarmWorkflow", "Invoke-SwarmDecomposition", "Get-SwarmEvent",
+        "Register-SwarmBaseImage", "Get-SwarmBaseImage", "Unregister-SwarmBaseImage",
+        "Get-SwarmConnection", "Invoke-SwarmCommand", "Enter-SwarmEnvironment",
     };
 
     [Fact]

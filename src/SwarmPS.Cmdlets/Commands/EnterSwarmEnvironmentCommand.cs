@@ -11,17 +11,22 @@ namespace SwarmPS.Cmdlets.Commands;
 /// exit code). worktree: there is nothing to log into, so the current location moves into the worktree
 /// (Push-Location; Pop-Location returns), which is what Enter-PSSession-like muscle memory expects.
 /// </summary>
-[Cmdlet(VerbsCommon.Enter, "SwarmEnvironment")]
+[Cmdlet(VerbsCommon.Enter, "SwarmEnvironment", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(void))]
 public sealed class EnterSwarmEnvironmentCommand : SwarmCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(TicketCompleter))]
-    public string Ticket { get; set; } = "";
+    public string[] Ticket { get; set; } = Array.Empty<string>();
 
     protected override void ProcessRecord()
     {
-        var ticket = ValidTicket(Ticket);
+        foreach (var raw in Ticket) Enter(ValidTicket(raw));
+    }
+
+    private void Enter(string ticket)
+    {
+        if (!ShouldProcessItem(ticket, "Open an interactive session")) return;
         if (!TryItem(ticket, () => Run((_, ct) => InteractiveSession.PlanAsync(Service, ticket, ct)), out var plan)) return;
         if (plan.Kind == InteractiveKind.LocalDirectory)
         {
