@@ -178,8 +178,6 @@ public sealed class SwarmConnection
     public string? KnownHostsPath { get; init; }
     /// <summary>VMs: the name the host key is recorded under (the domain name), so a new DHCP address is no new host.</summary>
     public string? HostKeyAlias { get; init; }
-    /// <summary>docker: the container to <c>docker exec</c> into.</summary>
-    public string? Container { get; init; }
 }
 
 /// <summary>The result of running a command inside an environment.</summary>
