@@ -22,17 +22,15 @@ public sealed class NewEnvironmentRequest
     /// Provider-specific options, keys case-insensitive (for example the Docker provider's
     /// <c>noWorktree=true</c>). A provider validates the keys it knows; other providers ignore them.
     /// </summary>
-    public IReadOnlyDictionary<string, string>? Options { get; init; }
+    public IReadOnlyDictionary<string, string>? Options { get => _options; init => _options = value; }
+    private IReadOnlyDictionary<string, string>? _options;
 
-    /// <summary>The same request with one more provider-specific option (kept case-insensitive).</summary>
+    /// <summary>The same request (every other property copied, whatever is added later) with one more provider-specific option.</summary>
     public NewEnvironmentRequest WithOption(string key, string value)
     {
-        var options = new Dictionary<string, string>(Options ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase) { [key] = value };
-        return new()
-        {
-            Ticket = Ticket, Provider = Provider, RepositoryPath = RepositoryPath, BaseRef = BaseRef, Image = Image, Spec = Spec,
-            Cpus = Cpus, MemoryMb = MemoryMb, WorkingDirectory = WorkingDirectory, Options = options,
-        };
+        var copy = (NewEnvironmentRequest)MemberwiseClone();
+        copy._options = new Dictionary<string, string>(Options ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase) { [key] = value };
+        return copy;
     }
 
     /// <summary>The same request without provider-specific options (for a provider that delegates to another).</summary>

@@ -123,6 +123,20 @@ public sealed class KvmTinyGuestTests : IDisposable
         agent.Code.Should().Be(0);
         agent.Output.Should().Be("prompt 'with' $quotes\n");
 
+        // a real agent run (detached supervisor -> ssh -> the guest): the command profile gets the prompt on
+        // stdin and in SWARM_PROMPT_FILE, both inside the guest
+        var agents = new SwarmPS.Core.Agents.AgentService(s);
+        var prompt = "line one\n'quoted' $HOME `x`\n";
+        var started = await agents.StartAsync(new SwarmPS.Core.Agents.AgentStartRequest
+        {
+            Ticket = ticket, Profile = "command", Prompt = prompt,
+            Command = new[] { "sh", "-c", "cat; echo \"--$(uname -n)--\"; cat \"$SWARM_PROMPT_FILE\"" },
+        });
+        var done = (await agents.WaitAsync(new[] { started.Id }, TimeSpan.FromMinutes(3), any: false)).Single();
+        var output = string.Concat(agents.ReadOutput(started.Id, raw: true).Where(o => o.Stream == "stdout").Select(o => o.Text + "\n"));
+        done.Status.Should().Be(SwarmPS.Core.Agents.AgentStatus.Succeeded, output);
+        output.Should().Be(prompt + "--" + ticket + "--\n" + prompt);
+
         // stop (ACPI, the guest's acpid powers off) -> remove -> nothing of ours left
         sw.Restart();
         (await s.StopEnvironmentAsync(ticket)).Status.Should().Be(EnvironmentStatus.Stopped);
