@@ -368,12 +368,14 @@ internal sealed partial class CliApp
     {
         var ticket = TicketArgument();
         var cmd = new Command(start ? "start" : "stop", start ? "Start a stopped environment." : "Stop an environment.") { ticket };
+        var force = new Option<bool>("--force", "-f") { Description = "Stop at once, without a graceful shutdown (kvm: destroy instead of ACPI shutdown)." };
+        if (!start) cmd.Options.Add(force);
         Define(cmd, async inv =>
         {
             var t = inv.Get(ticket);
             var e = await inv.WithProgress(start ? "Starting environment" : "Stopping environment", p => start
                 ? inv.Service.StartEnvironmentAsync(t, p, inv.Ct)
-                : inv.Service.StopEnvironmentAsync(t, p, inv.Ct)).ConfigureAwait(false);
+                : inv.Service.StopEnvironmentAsync(t, inv.Get(force), p, inv.Ct)).ConfigureAwait(false);
             return inv.Emit(() => CliJson.Environment(e), w => HumanOutput.Environment(w, e));
         });
         return cmd;

@@ -62,6 +62,8 @@ public sealed class ProviderContext
     public required SwarmConfig Config { get; init; }
     public required SwarmRegistry Registry { get; init; }
     public IProgress<SwarmProgress>? Progress { get; init; }
+    /// <summary>Stop: skip the graceful shutdown (kvm: destroy at once instead of an ACPI shutdown first).</summary>
+    public bool Force { get; init; }
 
     public void Report(string activity, string status, int percent = -1) => Progress?.Report(new SwarmProgress(activity, status, percent));
 }

@@ -414,7 +414,7 @@ public sealed class KvmProvider : EnvironmentProviderBase
     public override async Task<SwarmEnvironment> StopAsync(SwarmEnvironment env, ProviderContext context, CancellationToken ct)
     {
         Use(context);
-        await StopDomainAsync(env, force: false, context, ct).ConfigureAwait(false);
+        await StopDomainAsync(env, force: context.Force, context, ct).ConfigureAwait(false);
         return env.With(status: EnvironmentStatus.Stopped);
     }
 
