@@ -25,6 +25,7 @@ public sealed class SwarmService
         Home = home;
         Config = config ?? SwarmConfig.Load(home);
         Providers = providers ?? ProviderCatalog.CreateDefault();
+        foreach (var kvm in Providers.All.OfType<Providers.Kvm.KvmProvider>()) kvm.Configure(Config); // the kvm section of config.json
         Registry = SwarmRegistry.Open(home);
         Agents = new Agents.AgentService(this);
         Tasks = new Tasks.TaskService(this);

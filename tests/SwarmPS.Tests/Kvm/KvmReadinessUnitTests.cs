@@ -55,6 +55,28 @@ public sealed class KvmReadinessUnitTests
         overridden.PoolName.Should().Be("p");
     }
 
+    [Fact]
+    public void The_default_catalog_reads_the_kvm_section_of_the_services_config()
+    {
+        var home = Path.Combine(Path.GetTempPath(), "swarmps-kvmcfg-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var service = new SwarmService(new SwarmHome(home), new SwarmConfig { Kvm = new KvmConfig { MemoryMb = 384, ShutdownTimeoutSeconds = 5 } });
+            var kvm = (KvmProvider)service.Providers.Get("kvm");
+            kvm.Options.DefaultMemoryMb.Should().Be(384);
+            kvm.Options.ShutdownTimeout.Should().Be(TimeSpan.FromSeconds(5));
+            // explicit options (tests, embedders) are never replaced by config
+            var fixedOptions = new KvmProvider(new KvmOptions { DefaultMemoryMb = 64 });
+            fixedOptions.Configure(new SwarmConfig { Kvm = new KvmConfig { MemoryMb = 999 } });
+            fixedOptions.Options.DefaultMemoryMb.Should().Be(64);
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (Directory.Exists(home)) Directory.Delete(home, true);
+        }
+    }
+
     [Theory]
     [InlineData("{\"kvm\": {\"domainType\": \"xen\"}}", "domainType")]
     [InlineData("{\"kvm\": {\"cpus\": 0}}", "cpus")]

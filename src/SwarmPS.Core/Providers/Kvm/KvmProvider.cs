@@ -43,9 +43,19 @@ public sealed class KvmProvider : EnvironmentProviderBase
     /// <summary>Applies the operation's config (unless options were given explicitly); cheap when it is the same config.</summary>
     private void Use(ProviderContext? context)
     {
-        if (_explicitOptions || context is null || ReferenceEquals(context.Config, _configApplied)) return;
-        var o = KvmOptions.Resolve(context.Config.Kvm);
-        _configApplied = context.Config;
+        if (context is not null) Configure(context.Config);
+    }
+
+    /// <summary>
+    /// Reads the <c>kvm</c> section of <paramref name="config"/> (SWARMPS_KVM_* still win), also for the calls
+    /// that get no operation context (status, connection, checkpoints list). No effect when the provider was
+    /// built with explicit options.
+    /// </summary>
+    public void Configure(SwarmConfig config)
+    {
+        if (_explicitOptions || ReferenceEquals(config, _configApplied)) return;
+        var o = KvmOptions.Resolve(config.Kvm);
+        _configApplied = config;
         if (o.Uri != _options.Uri || o.PoolName != _options.PoolName || o.PoolDirectory != _options.PoolDirectory) _poolDir = null;
         if (o.DomainType != _options.DomainType || o.Uri != _options.Uri) _probedType = null;
         _options = o;
