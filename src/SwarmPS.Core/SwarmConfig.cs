@@ -26,6 +26,8 @@ public sealed class SwarmConfig
     public List<WebhookConfig> Webhooks { get; set; } = new();
     /// <summary>Defaults for LLM decomposition (backend, model, SecretManagement vault, timeout).</summary>
     public Decomposition.DecompositionConfig Decomposition { get; set; } = new();
+    /// <summary>The Docker provider: engine endpoint, default image, optional API version pin (see <see cref="Providers.Docker.DockerConfig"/>).</summary>
+    public Providers.Docker.DockerConfig Docker { get; set; } = new();
     /// <summary>The KVM provider: libvirt URI, pool, domain type, default sizes, readiness timeout, SSH user.</summary>
     public Providers.Kvm.KvmConfig Kvm { get; set; } = new();
 
@@ -68,6 +70,7 @@ public sealed class SwarmConfig
             if (w.TimeoutSeconds < 1 || w.MaxAttempts < 1)
                 throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument, $"{source}: webhook timeoutSeconds and maxAttempts must be at least 1.", source);
         }
+        Docker.Validate(source);
         foreach (var r in Repositories)
         {
             if (string.IsNullOrWhiteSpace(r.Path))

@@ -24,7 +24,7 @@ public sealed class SwarmService
     {
         Home = home;
         Config = config ?? SwarmConfig.Load(home);
-        Providers = providers ?? ProviderCatalog.CreateDefault();
+        Providers = providers ?? ProviderCatalog.CreateDefault(Config);
         foreach (var kvm in Providers.All.OfType<Providers.Kvm.KvmProvider>()) kvm.Configure(Config); // the kvm section of config.json
         Registry = SwarmRegistry.Open(home);
         Agents = new Agents.AgentService(this);
@@ -79,6 +79,15 @@ public sealed class SwarmService
         if (!p.Capabilities.HasFlag(capability))
             throw new SwarmException(ErrorIds.CapabilityNotSupported, SwarmErrorKind.NotSupported,
                 $"The {p.Name} provider does not support {capability}; '{ticket}' lives on it. 'swarmps providers' lists what each provider can do.", ticket);
+    }
+
+    /// <summary>The per-environment check (<see cref="IEnvironmentProvider.CapabilitiesOf"/>): refuses up front what this environment was made without.</summary>
+    private void RequireFor(SwarmEnvironment env, ProviderCapabilities capability)
+    {
+        var p = ProviderOf(env);
+        if (!p.CapabilitiesOf(env).HasFlag(capability))
+            throw new SwarmException(ErrorIds.CapabilityNotSupported, SwarmErrorKind.NotSupported,
+                $"'{env.Ticket}' does not support {capability}: this {p.Name} environment was created without it (for example a docker environment made with --no-worktree / -NoWorktree has no worktree to diff or merge).", env.Ticket);
     }
 
     // ------------------------------------------------------------------ environments
@@ -298,6 +307,7 @@ public sealed class SwarmService
     {
         var env = GetEnvironment(ticket);
         Require(ProviderOf(env), ProviderCapabilities.DiffMerge, env.Ticket);
+        RequireFor(env, ProviderCapabilities.DiffMerge);
         RequireWorkspace(env);
         var baseCommit = env.Metadata.GetValueOrDefault("baseCommit") ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no recorded base commit.", env.Ticket);
         return await Workspace().DiffAsync(env.Ticket, env.WorkspacePath!, env.BaseRef ?? baseCommit, baseCommit, ct).ConfigureAwait(false);
@@ -307,6 +317,7 @@ public sealed class SwarmService
     {
         var env = GetEnvironment(ticket);
         Require(ProviderOf(env), ProviderCapabilities.DiffMerge, env.Ticket);
+        RequireFor(env, ProviderCapabilities.DiffMerge);
         RequireWorkspace(env);
         var target = string.IsNullOrWhiteSpace(into) ? env.Metadata.GetValueOrDefault("baseBranch") : into;
         if (string.IsNullOrWhiteSpace(target))

@@ -395,6 +395,12 @@ public sealed class AgentService
         {
             var deadline = DateTime.UtcNow.AddSeconds(2);
             while (dp.ChildPid is null && !dp.HasExited && DateTime.UtcNow < deadline) await Task.Delay(20, ct).ConfigureAwait(false);
+            // An agent inside a container or VM: stop it there first (killing the local client alone would leave it running).
+            if (_swarm.Registry.GetEnvironment(a.Ticket) is { } env)
+            {
+                try { await _swarm.Providers.Get(env.Provider).StopAgentAsync(env, a.Id, a.Run, ct).ConfigureAwait(false); }
+                catch (SwarmException) { /* the backend is unreachable: the local process is still stopped below */ }
+            }
             if (dp.ChildPid is { } child) KillTree(child);
             deadline = DateTime.UtcNow.AddSeconds(10);
             while (!dp.HasExited && ProcessIdentity.IsAlive(a.Supervisor) && DateTime.UtcNow < deadline) await Task.Delay(20, ct).ConfigureAwait(false);

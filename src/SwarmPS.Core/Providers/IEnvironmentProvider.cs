@@ -126,6 +126,18 @@ public interface IEnvironmentProvider
     /// incomplete creates; with <paramref name="fix"/> repairs the backend side and the rows.
     /// </summary>
     Task<IReadOnlyList<SwarmRepairItem>> RepairAsync(IReadOnlyList<SwarmEnvironment> owned, bool fix, ProviderContext context, CancellationToken ct);
+
+    /// <summary>
+    /// What this provider can do for one environment: <see cref="Capabilities"/> unless an environment
+    /// was made with less (a Docker environment without a worktree has no DiffMerge).
+    /// </summary>
+    ProviderCapabilities CapabilitiesOf(SwarmEnvironment env) => Capabilities;
+
+    /// <summary>
+    /// Stops what an agent launched through <see cref="PlanAgentLaunch"/> left running inside the
+    /// environment (the local process is stopped by the caller). Default: nothing to do.
+    /// </summary>
+    Task StopAgentAsync(SwarmEnvironment env, string agentId, int run, CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>A local process that runs an agent inside an environment.</summary>
@@ -164,6 +176,9 @@ public abstract class EnvironmentProviderBase : IEnvironmentProvider
 
     public virtual AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables) =>
         throw Unsupported(ProviderCapabilities.Exec, env.Ticket);
+
+    public virtual ProviderCapabilities CapabilitiesOf(SwarmEnvironment env) => Capabilities;
+    public virtual Task StopAgentAsync(SwarmEnvironment env, string agentId, int run, CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>The error for a capability this provider lacks. It names the capability and the provider.</summary>
     public SwarmException Unsupported(ProviderCapabilities capability, string? ticket) =>

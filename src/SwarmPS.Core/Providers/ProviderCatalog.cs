@@ -15,11 +15,14 @@ public sealed class ProviderCatalog
     }
 
     /// <summary>Every built-in provider. Auto-detect picks the worktree provider.</summary>
-    public static ProviderCatalog CreateDefault() => new(new IEnvironmentProvider[]
+    public static ProviderCatalog CreateDefault() => CreateDefault(null);
+
+    /// <summary>Every built-in provider, with the provider sections of <paramref name="config"/> applied (docker).</summary>
+    public static ProviderCatalog CreateDefault(SwarmConfig? config) => new(new IEnvironmentProvider[]
     {
         new WorktreeProvider(),
         new Kvm.KvmProvider(),
-        new Docker.DockerProvider(),
+        new Docker.DockerProvider((config?.Docker ?? new Docker.DockerConfig()).ToOptions()),
     }, WorktreeProvider.ProviderName);
 
     public string DefaultName { get; }

@@ -137,6 +137,21 @@ public sealed class KvmTinyGuestTests : IDisposable
         done.Status.Should().Be(SwarmPS.Core.Agents.AgentStatus.Succeeded, output);
         output.Should().Be(prompt + "--" + ticket + "--\n" + prompt);
 
+        // stopping an agent stops it inside the guest too (the ssh client alone would leave it running)
+        var sleeper = await agents.StartAsync(new SwarmPS.Core.Agents.AgentStartRequest
+        {
+            Ticket = ticket, Profile = "command", Prompt = "p", Command = new[] { "sh", "-c", "sleep 4242 & wait" },
+        });
+        var seen = false;
+        for (var i = 0; i < 60 && !seen; i++)
+        {
+            seen = (await s.ExecAsync(ticket, new[] { "sh", "-c", "ps | grep -v grep | grep -c 'sleep 4242' || true" })).StandardOutput.Trim() != "0";
+            if (!seen) await Task.Delay(500);
+        }
+        seen.Should().BeTrue("the agent runs inside the guest");
+        await agents.StopAsync(sleeper.Id);
+        (await s.ExecAsync(ticket, new[] { "sh", "-c", "ps | grep -v grep | grep -c 'sleep 4242' || true" })).StandardOutput.Trim().Should().Be("0");
+
         // stop (ACPI, the guest's acpid powers off) -> remove -> nothing of ours left
         sw.Restart();
         (await s.StopEnvironmentAsync(ticket)).Status.Should().Be(EnvironmentStatus.Stopped);

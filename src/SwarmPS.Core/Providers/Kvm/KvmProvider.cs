@@ -667,12 +667,33 @@ public sealed class KvmProvider : EnvironmentProviderBase
         vars.Remove(PromptDeliveryVariable);
         var dir = guestPrompt[..guestPrompt.LastIndexOf('/')];
         // "exec NAME=v cmd" is no valid sh: the variables go through env(1).
+        // $$ is the remote sh; exec keeps that pid for the agent, so the pid file names the agent (StopAgentAsync).
         var remote = "umask 077 && mkdir -p " + KvmSsh.Quote(dir) + " && cat > " + KvmSsh.Quote(guestPrompt) +
-                 " && exec env " + KvmSsh.RemoteCommand(remoteArgv, vars) + " < " + (stdinToAgent ? KvmSsh.Quote(guestPrompt) : "/dev/null");
+                 " && echo $$ > " + KvmSsh.Quote(GuestPidPath(guestPrompt)) + " && exec env " + KvmSsh.RemoteCommand(remoteArgv, vars) + " < " + (stdinToAgent ? KvmSsh.Quote(guestPrompt) : "/dev/null");
         return new AgentLaunchPlan("ssh", KvmSsh.Arguments(Meta(env, "key"), user, env.Address, remote, 10, KnownHosts(env), env.InstanceId), null, new Dictionary<string, string>())
         {
             PromptOnStandardInput = true,
         };
+    }
+
+    private static string GuestPidPath(string guestPrompt) => guestPrompt[..^".txt".Length] + ".pid";
+
+    /// <summary>
+    /// Stops an agent inside the guest: TERM to the pid the launch recorded (and its children), KILL after
+    /// 2 s, then the prompt copy and pid file are deleted. Killing the local ssh client alone would leave the
+    /// remote process running (no terminal, so no hangup). Unreachable VMs: nothing to do here (the caller
+    /// still stops the local process).
+    /// </summary>
+    public override async Task StopAgentAsync(SwarmEnvironment env, string agentId, int run, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(env.Address) || Meta(env, "key").Length == 0) return;
+        var prompt = GuestPromptPath(Meta(env, "user"), Safe(agentId), run.ToString(CultureInfo.InvariantCulture));
+        const string script = "p=$(cat \"$1\" 2>/dev/null); if [ -n \"$p\" ]; then pkill -TERM -P \"$p\" 2>/dev/null; kill -TERM \"$p\" 2>/dev/null; " +
+                              "i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; pkill -KILL -P \"$p\" 2>/dev/null; kill -KILL \"$p\" 2>/dev/null; fi; rm -f \"$1\" \"$2\"";
+        var host = await AddressAsync(Domain(env), ct).ConfigureAwait(false) ?? env.Address;
+        var r = await _virsh.ToolAsync("ssh", SshArguments(env, host, new[] { "sh", "-c", script, "sh", GuestPidPath(prompt), prompt }, null, 5), ct, null, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        if (r.ExitCode == 255)
+            throw new SwarmException(ErrorIds.SshFailed, SwarmErrorKind.OperationFailed, $"'{env.Ticket}': could not reach {host} to stop agent {agentId} there: {Virsh.FirstError(r)}", env.Ticket);
     }
 
     /// <summary>The variable AgentService sets to the profile's prompt delivery (argument, stdin, file); providers that copy the prompt read it.</summary>
