@@ -149,7 +149,7 @@ public sealed class KvmTinyGuestTests : IDisposable
             if (!seen) await Task.Delay(500);
         }
         seen.Should().BeTrue("the agent runs inside the guest");
-        await agents.StopAsync(sleeper.Id);
+        (await agents.StopAsync(sleeper.Id)).Status.Should().Be(SwarmPS.Core.Agents.AgentStatus.Stopped);
         (await s.ExecAsync(ticket, new[] { "sh", "-c", "ps | grep -v grep | grep -c 'sleep 4242' || true" })).StandardOutput.Trim().Should().Be("0");
 
         // stop (ACPI, the guest's acpid powers off) -> remove -> nothing of ours left

@@ -688,8 +688,14 @@ public sealed class KvmProvider : EnvironmentProviderBase
     {
         if (string.IsNullOrEmpty(env.Address) || Meta(env, "key").Length == 0) return;
         var prompt = GuestPromptPath(Meta(env, "user"), Safe(agentId), run.ToString(CultureInfo.InvariantCulture));
-        const string script = "p=$(cat \"$1\" 2>/dev/null); if [ -n \"$p\" ]; then pkill -TERM -P \"$p\" 2>/dev/null; kill -TERM \"$p\" 2>/dev/null; " +
-                              "i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; pkill -KILL -P \"$p\" 2>/dev/null; kill -KILL \"$p\" 2>/dev/null; fi; rm -f \"$1\" \"$2\"";
+        // The agent's process tree from /proc (busybox and GNU alike): TERM, up to 2 s, then KILL the same pids.
+        const string script =
+            "p=$(cat \"$1\" 2>/dev/null); " +
+            "if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null; then " +
+            "pids=$(awk '$1==\"PPid:\"{n=split(FILENAME,a,\"/\"); print a[3], $2}' /proc/[0-9]*/status 2>/dev/null | " +
+            "awk -v root=\"$p\" '{par[$1]=$2} END{n=1; q[1]=root; out=root; for(i=1;i<=n;i++) for(c in par) if(par[c]==q[i]) {q[++n]=c; out=out\" \"c} print out}'); " +
+            "kill -TERM $pids 2>/dev/null; i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL $pids 2>/dev/null; " +
+            "fi; rm -f \"$1\" \"$2\"";
         var host = await AddressAsync(Domain(env), ct).ConfigureAwait(false) ?? env.Address;
         var r = await _virsh.ToolAsync("ssh", SshArguments(env, host, new[] { "sh", "-c", script, "sh", GuestPidPath(prompt), prompt }, null, 5), ct, null, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         if (r.ExitCode == 255)
