@@ -171,7 +171,7 @@ public sealed class KvmReadinessUnitTests
         plan.Arguments.Should().Contain("dev@192.168.122.9").And.Contain("HostKeyAlias=swarm-0123abcd-t-1");
         var remote = plan.Arguments[^1];
         var guest = KvmProvider.GuestPromptPath("dev", "a1", "2");
-        remote.Should().StartWith("umask 077 && mkdir -p '/tmp/swarmps-dev/prompts' && cat > '" + guest + "' && exec env ");
+        remote.Should().StartWith("umask 077 && mkdir -p '/tmp/swarmps-dev/prompts' && cat > '" + guest + "' && echo $$ > '/tmp/swarmps-dev/prompts/a1-2.pid' && exec env ");
         remote.Should().Contain("SWARM_PROMPT_FILE='" + guest + "'").And.Contain("'agent' '--prompt-file' '" + guest + "' 'it'\\''s'").And.EndWith(" < '" + guest + "'");
         remote.Should().NotContain("/h/agents").And.NotContain(KvmProvider.PromptDeliveryVariable);
         vars[KvmProvider.PromptDeliveryVariable] = "argument";
