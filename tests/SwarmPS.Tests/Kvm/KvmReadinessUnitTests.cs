@@ -171,11 +171,11 @@ public sealed class KvmReadinessUnitTests
         plan.Arguments.Should().Contain("dev@192.168.122.9").And.Contain("HostKeyAlias=swarm-0123abcd-t-1");
         var remote = plan.Arguments[^1];
         var guest = KvmProvider.GuestPromptPath("dev", "a1", "2");
-        remote.Should().StartWith("umask 077 && mkdir -p '/tmp/swarmps-dev/prompts' && cat > '" + guest + "' && echo $$ > '/tmp/swarmps-dev/prompts/a1-2.pid' && exec env ");
-        remote.Should().Contain("SWARM_PROMPT_FILE='" + guest + "'").And.Contain("'agent' '--prompt-file' '" + guest + "' 'it'\\''s'").And.EndWith(" < '" + guest + "'");
+        remote.Should().StartWith("umask 077 && mkdir -p '/tmp/swarmps-dev/prompts' && cat > '" + guest + "' && echo $$ > '/tmp/swarmps-dev/prompts/a1-2.pid' && { env ");
+        remote.Should().Contain("SWARM_PROMPT_FILE='" + guest + "'").And.Contain("'agent' '--prompt-file' '" + guest + "' 'it'\\''s'").And.EndWith(" < '" + guest + "'; rc=$?; rm -f '" + guest + "' '/tmp/swarmps-dev/prompts/a1-2.pid'; exit $rc; }");
         remote.Should().NotContain("/h/agents").And.NotContain(KvmProvider.PromptDeliveryVariable);
         vars[KvmProvider.PromptDeliveryVariable] = "argument";
-        p.PlanAgentLaunch(env, new[] { "agent", "hi" }, vars).Arguments[^1].Should().EndWith(" < /dev/null");
+        p.PlanAgentLaunch(env, new[] { "agent", "hi" }, vars).Arguments[^1].Should().Contain("'agent' 'hi' < /dev/null; rc=$?");
         var noAddress = () => p.PlanAgentLaunch(env.With(address: ""), new[] { "x" }, vars);
         noAddress.Should().Throw<SwarmException>().Which.ErrorId.Should().Be(ErrorIds.InvalidState);
     }

@@ -136,6 +136,10 @@ public sealed class KvmTinyGuestTests : IDisposable
         var output = string.Concat(agents.ReadOutput(started.Id, raw: true).Where(o => o.Stream == "stdout").Select(o => o.Text + "\n"));
         done.Status.Should().Be(SwarmPS.Core.Agents.AgentStatus.Succeeded, output);
         output.Should().Be(prompt + "--" + ticket + "--\n" + prompt);
+        (await s.ExecAsync(ticket, new[] { "sh", "-c", "ls /tmp/swarmps-root/prompts | grep -c '^" + started.Id + "-' || true" })).StandardOutput.Trim()
+            .Should().Be("0", "the prompt copy and pid file are deleted when the agent ends");
+        var failing = await agents.StartAsync(new SwarmPS.Core.Agents.AgentStartRequest { Ticket = ticket, Profile = "command", Prompt = "p", Command = new[] { "sh", "-c", "exit 3" } });
+        (await agents.WaitAsync(new[] { failing.Id }, TimeSpan.FromMinutes(3), any: false)).Single().Status.Should().Be(SwarmPS.Core.Agents.AgentStatus.Failed, "the agent's exit code reaches the host");
 
         // stopping an agent stops it inside the guest too (the ssh client alone would leave it running)
         var sleeper = await agents.StartAsync(new SwarmPS.Core.Agents.AgentStartRequest

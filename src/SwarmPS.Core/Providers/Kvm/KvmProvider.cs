@@ -666,10 +666,15 @@ public sealed class KvmProvider : EnvironmentProviderBase
         var stdinToAgent = vars.GetValueOrDefault(PromptDeliveryVariable) == "stdin";
         vars.Remove(PromptDeliveryVariable);
         var dir = guestPrompt[..guestPrompt.LastIndexOf('/')];
-        // "exec NAME=v cmd" is no valid sh: the variables go through env(1).
-        // $$ is the remote sh; exec keeps that pid for the agent, so the pid file names the agent (StopAgentAsync).
-        var remote = "umask 077 && mkdir -p " + KvmSsh.Quote(dir) + " && cat > " + KvmSsh.Quote(guestPrompt) +
-                 " && echo $$ > " + KvmSsh.Quote(GuestPidPath(guestPrompt)) + " && exec env " + KvmSsh.RemoteCommand(remoteArgv, vars) + " < " + (stdinToAgent ? KvmSsh.Quote(guestPrompt) : "/dev/null");
+        // The variables go through env(1) ("NAME=v cmd" after && would be fine, but env also covers argv[0] lookups
+        // consistently). $$ is the remote sh, which stays the agent's parent: the pid file names the root of the
+        // agent's process tree (StopAgentAsync), and when the agent ends by itself the sh deletes the prompt copy
+        // and the pid file, then exits with the agent's exit code.
+        var q = KvmSsh.Quote(guestPrompt);
+        var pid = KvmSsh.Quote(GuestPidPath(guestPrompt));
+        var remote = "umask 077 && mkdir -p " + KvmSsh.Quote(dir) + " && cat > " + q + " && echo $$ > " + pid +
+                     " && { env " + KvmSsh.RemoteCommand(remoteArgv, vars) + " < " + (stdinToAgent ? q : "/dev/null") +
+                     "; rc=$?; rm -f " + q + " " + pid + "; exit $rc; }";
         return new AgentLaunchPlan("ssh", KvmSsh.Arguments(Meta(env, "key"), user, env.Address, remote, 10, KnownHosts(env), env.InstanceId), null, new Dictionary<string, string>())
         {
             PromptOnStandardInput = true,
