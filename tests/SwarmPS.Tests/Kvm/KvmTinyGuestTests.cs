@@ -179,6 +179,28 @@ public sealed class KvmTinyGuestTests : IDisposable
         env.Status.Should().Be(EnvironmentStatus.Running);
         env.Address.Should().BeNullOrEmpty("no readiness was awaited");
         KvmContractFixtureVirsh("domstate", domain).Output.Trim().Should().Be("running");
+        // the SSH step of readiness: with a key the guest does not know, start fails with ReadinessTimeout naming
+        // the address, the user, the key and what to check (the VM keeps running; the row is untouched)
+        var key = env.Metadata["key"];
+        var goodKey = File.ReadAllBytes(key);
+        var goodPub = File.ReadAllBytes(key + ".pub");
+        File.Delete(key);
+        File.Delete(key + ".pub");
+        (await Run("ssh-keygen", new[] { "-q", "-t", "ed25519", "-N", "", "-f", key }, "")).Code.Should().Be(0);
+        var impatient = new KvmProvider(new KvmOptions
+        {
+            ReadinessTimeout = TimeSpan.FromMinutes(6), AddressTimeout = TimeSpan.FromMinutes(6), SshTimeout = TimeSpan.FromSeconds(10),
+            CommandTimeout = TimeSpan.FromSeconds(120), DomainType = Environment.GetEnvironmentVariable("SWARMPS_KVM_DOMAIN_TYPE") ?? "auto",
+        });
+        var wrongKey = () => Service(impatient).StartEnvironmentAsync(ticket);
+        var sshEx = (await wrongKey.Should().ThrowAsync<SwarmException>()).Which;
+        sshEx.ErrorId.Should().Be(ErrorIds.ReadinessTimeout);
+        sshEx.Message.Should().Contain("ssh root@").And.Contain(key).And.Contain("did not work within").And.Contain("NoCloud seed");
+        File.WriteAllBytes(key, goodKey);
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.WriteAllBytes(key + ".pub", goodPub);
+        s.Registry.GetEnvironment(ticket)!.Status.Should().Be(EnvironmentStatus.Running);
+
         // a forced stop skips ACPI; start then waits for readiness and records the address
         var forced = Stopwatch.StartNew();
         (await s.StopEnvironmentAsync(ticket, force: true)).Status.Should().Be(EnvironmentStatus.Stopped);
