@@ -52,6 +52,12 @@
         'Stop-SwarmQueue'
         'Stop-SwarmTask'
         'Wait-SwarmAgent'
+        'Enter-SwarmEnvironment'
+        'Get-SwarmBaseImage'
+        'Get-SwarmConnection'
+        'Invoke-SwarmCommand'
+        'Register-SwarmBaseImage'
+        'Unregister-SwarmBaseImage'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -222,6 +222,7 @@ internal sealed partial class CliApp
         env.Subcommands.Add(EnvMerge());
         env.Subcommands.Add(EnvExec());
         env.Subcommands.Add(EnvConnection());
+        env.Subcommands.Add(EnvSsh());
         root.Subcommands.Add(env);
         root.Subcommands.Add(AgentCommand());
         root.Subcommands.Add(TaskCommand());
@@ -269,7 +270,8 @@ internal sealed partial class CliApp
         var cpus = new Option<int?>("--cpus") { Description = "CPUs for a container or VM.", HelpName = "N" };
         var memory = new Option<int?>("--memory-mb") { Description = "Memory in MiB for a container or VM.", HelpName = "M" };
         var noWorktree = new Option<bool>("--no-worktree") { Description = "docker: an image-only environment without a host worktree." };
-        var cmd = new Command("new", "Create an environment for a ticket.") { ticket, provider, repo, baseRef, specFile, image, cpus, memory, noWorktree };
+        var noWait = new Option<bool>("--no-wait") { Description = "kvm: return once the VM runs, without waiting for its IP address and SSH." };
+        var cmd = new Command("new", "Create an environment for a ticket.") { ticket, provider, repo, baseRef, specFile, image, cpus, memory, noWorktree, noWait };
         var forceCreate = new Option<bool>("--force") { Description = "Create even if the host would be oversubscribed beyond the ratios in config.json (\"host\"); see 'swarmps host'." };
         cmd.Options.Add(forceCreate);
         Define(cmd, async inv =>
@@ -289,6 +291,7 @@ internal sealed partial class CliApp
                 Options = inv.Get(noWorktree) ? new Dictionary<string, string> { ["noWorktree"] = "true" } : null,
                 Force = inv.Get(forceCreate),
             };
+            if (inv.Get(noWait)) request = request.WithOption(SwarmPS.Core.Providers.Kvm.KvmProvider.OptionNoWait, "true");
             var e = await inv.WithProgress("Creating environment", p => inv.Service.NewEnvironmentAsync(request, p, inv.Ct)).ConfigureAwait(false);
             return inv.Emit(() => CliJson.Environment(e), w => HumanOutput.Environment(w, e));
         });
@@ -370,12 +373,14 @@ internal sealed partial class CliApp
     {
         var ticket = TicketArgument();
         var cmd = new Command(start ? "start" : "stop", start ? "Start a stopped environment." : "Stop an environment.") { ticket };
+        var force = new Option<bool>("--force", "-f") { Description = "Stop at once, without a graceful shutdown (kvm: destroy instead of ACPI shutdown)." };
+        if (!start) cmd.Options.Add(force);
         Define(cmd, async inv =>
         {
             var t = inv.Get(ticket);
             var e = await inv.WithProgress(start ? "Starting environment" : "Stopping environment", p => start
                 ? inv.Service.StartEnvironmentAsync(t, p, inv.Ct)
-                : inv.Service.StopEnvironmentAsync(t, p, inv.Ct)).ConfigureAwait(false);
+                : inv.Service.StopEnvironmentAsync(t, inv.Get(force), p, inv.Ct)).ConfigureAwait(false);
             return inv.Emit(() => CliJson.Environment(e), w => HumanOutput.Environment(w, e));
         });
         return cmd;

@@ -46,8 +46,11 @@ internal sealed partial class CliApp
         var cpus = new Option<int?>("--cpus") { Description = "Default vCPUs of environments made from it (1-256; default 2).", HelpName = "N" };
         var memory = new Option<int?>("--memory-mb") { Description = "Default memory in MiB (32-4194304; default 4096).", HelpName = "M" };
         var disk = new Option<int?>("--disk-gb") { Description = "Virtual disk size of each overlay in GiB (0-65536; default 0: the base's size).", HelpName = "G" };
-        var sshUser = new Option<string?>("--ssh-user") { Description = "hyperv/tart: the user SSH logs in as (default: root for hyperv, admin for tart).", HelpName = "USER" };
-        var cmd = new Command("register", "Register a qcow2 file as a named base image.") { name, provider, path, os, cpus, memory, disk, sshUser };
+        var sshUser = new Option<string?>("--ssh-user") { Description = "The user SSH logs in as (kvm: the seed authorizes each environment's key for it; default kvm.sshUser in config.json, else root; hyperv: root; tart: admin).", HelpName = "USER" };
+        var kernel = new Option<string?>("--kernel") { Description = "Direct kernel boot: the kernel file (the qcow2 stays the disk).", HelpName = "FILE" };
+        var initrd = new Option<string?>("--initrd") { Description = "Direct kernel boot: the initrd file (needs --kernel).", HelpName = "FILE" };
+        var cmdline = new Option<string?>("--cmdline") { Description = "Direct kernel boot: the kernel command line (needs --kernel).", HelpName = "TEXT" };
+        var cmd = new Command("register", "Register a base image: a qcow2 file (kvm), a VHDX (hyperv) or a Tart VM (tart).") { name, provider, path, os, cpus, memory, disk, sshUser, kernel, initrd, cmdline };
         Define(cmd, async inv =>
         {
             var n = Names.Ticket(inv.Get(name));
@@ -61,7 +64,9 @@ internal sealed partial class CliApp
                 return inv.Emit(() => CliJson.BaseImage(vi), w => HumanOutput.BaseImage(w, vi));
             }
             var images = new KvmImages(inv.Service.Registry);
-            var i = await images.RegisterAsync(n, inv.Get(path)!, inv.Get(os), inv.Get(cpus) ?? 2, inv.Get(memory) ?? 4096, inv.Get(disk) ?? 0, ct: inv.Ct).ConfigureAwait(false);
+            var user = inv.Get(sshUser) ?? KvmOptions.Resolve(inv.Service.Config.Kvm).SshUser;
+            var i = await images.RegisterAsync(n, inv.Get(path)!, inv.Get(os), inv.Get(cpus) ?? 2, inv.Get(memory) ?? 4096, inv.Get(disk) ?? 0, user, inv.Ct,
+                inv.Get(kernel), inv.Get(initrd), inv.Get(cmdline)).ConfigureAwait(false);
             return inv.Emit(() => CliJson.BaseImage(i), w => HumanOutput.BaseImage(w, i));
         });
         return cmd;

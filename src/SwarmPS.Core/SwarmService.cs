@@ -25,6 +25,7 @@ public sealed class SwarmService
         Home = home;
         Config = config ?? SwarmConfig.Load(home);
         Providers = providers ?? ProviderCatalog.CreateDefault(Config);
+        foreach (var kvm in Providers.All.OfType<Providers.Kvm.KvmProvider>()) kvm.Configure(Config); // the kvm section of config.json
         Registry = SwarmRegistry.Open(home);
         Agents = new Agents.AgentService(this);
         Tasks = new Tasks.TaskService(this);
@@ -174,12 +175,17 @@ public sealed class SwarmService
         return Registry.Update(await p.StartAsync(env, Context(progress), ct).ConfigureAwait(false));
     }
 
-    public async Task<SwarmEnvironment> StopEnvironmentAsync(string ticket, IProgress<SwarmProgress>? progress = null, CancellationToken ct = default)
+    public Task<SwarmEnvironment> StopEnvironmentAsync(string ticket, IProgress<SwarmProgress>? progress = null, CancellationToken ct = default) =>
+        StopEnvironmentAsync(ticket, force: false, progress, ct);
+
+    /// <summary>Stops it; <paramref name="force"/> skips the graceful shutdown (kvm: no ACPI shutdown, the domain is destroyed).</summary>
+    public async Task<SwarmEnvironment> StopEnvironmentAsync(string ticket, bool force, IProgress<SwarmProgress>? progress = null, CancellationToken ct = default)
     {
         var env = GetEnvironment(ticket);
         var p = ProviderOf(env);
         Require(p, ProviderCapabilities.StartStop, env.Ticket);
-        return Registry.Update(await p.StopAsync(env, Context(progress), ct).ConfigureAwait(false));
+        var context = new ProviderContext { Home = Home, Config = Config, Registry = Registry, Progress = progress, Force = force };
+        return Registry.Update(await p.StopAsync(env, context, ct).ConfigureAwait(false));
     }
 
     /// <summary>Removes everything the environment owns, then its row (which frees its ports).</summary>

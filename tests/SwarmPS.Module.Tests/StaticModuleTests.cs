@@ -25,6 +25,8 @@ public class StaticModuleTests
         "Invoke-SwarmWorkflow", "Invoke-SwarmDecomposition", "Get-SwarmEvent",
         "Get-SwarmHost", "New-SwarmBaseImage",
         "Start-Swarm", "Send-SwarmPrompt", "Receive-SwarmResponse", "Get-Swarm", "Stop-Swarm",
+        "Register-SwarmBaseImage", "Get-SwarmBaseImage", "Unregister-SwarmBaseImage",
+        "Get-SwarmConnection", "Invoke-SwarmCommand", "Enter-SwarmEnvironment",
     };
 
     [Fact]

@@ -58,6 +58,10 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>kvm: return once the VM runs, without waiting for its IP address and SSH (Options["noWait"]).</summary>
+    [Parameter]
+    public SwitchParameter NoWait { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var raw in Ticket)
@@ -79,6 +83,7 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
                 Options = NoWorktree.IsPresent ? new Dictionary<string, string> { [SwarmPS.Core.Providers.Docker.DockerProvider.OptionNoWorktree] = "true" } : null,
                 Force = Force.IsPresent,
             };
+            if (NoWait) request = request.WithOption(SwarmPS.Core.Providers.Kvm.KvmProvider.OptionNoWait, "true");
             if (TryItem(ticket, () => Run((progress, ct) => Service.NewEnvironmentAsync(request, progress, ct)), out var env))
                 WriteObject(env);
         }

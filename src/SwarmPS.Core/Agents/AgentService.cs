@@ -110,6 +110,8 @@ public sealed class AgentService
                 ["SWARM_AGENT_ID"] = agent.Id,
                 ["SWARM_AGENT_RUN"] = agent.Run.ToString(CultureInfo.InvariantCulture),
                 ["SWARM_PROMPT_FILE"] = promptFile,
+                // Providers that copy the prompt elsewhere (kvm: into the guest) need to know how it is delivered.
+                [Providers.Kvm.KvmProvider.PromptDeliveryVariable] = profile.PromptDelivery.ToString().ToLowerInvariant(),
             };
             var plan = _swarm.Providers.Get(env.Provider).PlanAgentLaunch(env, argv, variables);
             _swarm.Registry.UpsertAgentRun(new SwarmAgentRun { AgentId = agent.Id, Run = agent.Run, Status = AgentStatus.Starting, StartedAt = started, SessionId = agent.SessionId });
@@ -117,7 +119,7 @@ public sealed class AgentService
             {
                 WorkingDirectory = plan.WorkingDirectory,
                 Environment = plan.Environment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
-                StandardInputFile = profile.PromptDelivery == PromptDelivery.Stdin ? promptFile : null,
+                StandardInputFile = profile.PromptDelivery == PromptDelivery.Stdin || plan.PromptOnStandardInput ? promptFile : null,
             });
             var supervisor = handle.Pid is { } pid ? ProcessIdentity.Of(pid) : null;
             var running = Copy(agent, status: AgentStatus.Starting, supervisor: supervisor, startedAt: agent.StartedAt ?? started);

@@ -22,16 +22,27 @@ public sealed class NewEnvironmentRequest
     /// Provider-specific options, keys case-insensitive (for example the Docker provider's
     /// <c>noWorktree=true</c>). A provider validates the keys it knows; other providers ignore them.
     /// </summary>
-    public IReadOnlyDictionary<string, string>? Options { get; init; }
+    public IReadOnlyDictionary<string, string>? Options { get => _options; init => _options = value; }
+    private IReadOnlyDictionary<string, string>? _options;
+
     /// <summary>Create even when the host would be oversubscribed beyond the configured ratios (-Force / --force).</summary>
     public bool Force { get; init; }
 
-    /// <summary>The same request without provider-specific options (for a provider that delegates to another).</summary>
-    public NewEnvironmentRequest WithoutOptions() => new()
+    /// <summary>The same request (every other property copied, whatever is added later) with one more provider-specific option.</summary>
+    public NewEnvironmentRequest WithOption(string key, string value)
     {
-        Ticket = Ticket, Provider = Provider, RepositoryPath = RepositoryPath, BaseRef = BaseRef, Image = Image, Spec = Spec,
-        Cpus = Cpus, MemoryMb = MemoryMb, WorkingDirectory = WorkingDirectory, Options = null,
-    };
+        var copy = (NewEnvironmentRequest)MemberwiseClone();
+        copy._options = new Dictionary<string, string>(Options ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase) { [key] = value };
+        return copy;
+    }
+
+    /// <summary>The same request without provider-specific options (for a provider that delegates to another).</summary>
+    public NewEnvironmentRequest WithoutOptions()
+    {
+        var copy = (NewEnvironmentRequest)MemberwiseClone();
+        copy._options = null;
+        return copy;
+    }
 }
 
 public sealed class RemoveOptions
@@ -55,6 +66,8 @@ public sealed class ProviderContext
     public required SwarmConfig Config { get; init; }
     public required SwarmRegistry Registry { get; init; }
     public IProgress<SwarmProgress>? Progress { get; init; }
+    /// <summary>Stop: skip the graceful shutdown (kvm: destroy at once instead of an ACPI shutdown first).</summary>
+    public bool Force { get; init; }
 
     public void Report(string activity, string status, int percent = -1) => Progress?.Report(new SwarmProgress(activity, status, percent));
 }
@@ -132,7 +145,14 @@ public interface IEnvironmentProvider
 }
 
 /// <summary>A local process that runs an agent inside an environment.</summary>
-public sealed record AgentLaunchPlan(string FileName, IReadOnlyList<string> Arguments, string? WorkingDirectory, IReadOnlyDictionary<string, string> Environment);
+public sealed record AgentLaunchPlan(string FileName, IReadOnlyList<string> Arguments, string? WorkingDirectory, IReadOnlyDictionary<string, string> Environment)
+{
+    /// <summary>
+    /// The launcher connects the prompt file to the process's stdin whatever the profile's delivery (a VM
+    /// plan copies the prompt into the guest from stdin and itself decides what the agent's stdin is).
+    /// </summary>
+    public bool PromptOnStandardInput { get; init; }
+}
 
 /// <summary>Shared behaviour: capability checks with clear errors.</summary>
 public abstract class EnvironmentProviderBase : IEnvironmentProvider

@@ -269,6 +269,12 @@ public sealed partial class SwarmRegistry
             PRIMARY KEY (swarm_id, injection_id)
         );
         """,
+        // 6: direct kernel boot for base images (kernel, initrd, kernel command line; all optional).
+        """
+        ALTER TABLE base_images ADD COLUMN kernel TEXT;
+        ALTER TABLE base_images ADD COLUMN initrd TEXT;
+        ALTER TABLE base_images ADD COLUMN cmdline TEXT;
+        """,
     };
 
     public int SchemaVersion => Read(c => Convert.ToInt32(Scalar(c, "PRAGMA user_version"), CultureInfo.InvariantCulture));
