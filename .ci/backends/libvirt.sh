@@ -107,7 +107,7 @@ if ! v net-info default >/dev/null 2>&1; then
 <network>
   <name>default</name>
   <forward mode='nat'/>
-  <bridge name='virbr0' stp='on' delay='0'/>
+  <bridge name='virbr0' stp='off' delay='0'/>
   <ip address='192.168.122.1' netmask='255.255.255.0'>
     <dhcp><range start='192.168.122.2' end='192.168.122.254'/></dhcp>
   </ip>
@@ -118,4 +118,8 @@ fi
 if [ "$(v net-info default | awk '/^Active:/{print $2}')" != yes ]; then
   v net-start default >/dev/null; touch "$STATE/net-started"
 fi
+# 6. STP off on the network's bridge: every boot AND every running snapshot revert (QEMU restarts with a
+#    new tap port) otherwise waits 2x2 s of STP listening/learning before the guest's packets pass.
+br="$(v net-info default | awk '/^Bridge:/{print $2}')"
+[ -n "$br" ] && ip link set "$br" type bridge stp_state 0 2>/dev/null || true
 log "ready in $(( $(date +%s) - t0 )) s: $URI, pool $POOL at $POOL_DIR, network default"

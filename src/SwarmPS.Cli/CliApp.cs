@@ -222,6 +222,7 @@ internal sealed partial class CliApp
         env.Subcommands.Add(EnvMerge());
         env.Subcommands.Add(EnvExec());
         env.Subcommands.Add(EnvConnection());
+        env.Subcommands.Add(EnvSsh());
         root.Subcommands.Add(env);
         root.Subcommands.Add(AgentCommand());
         root.Subcommands.Add(TaskCommand());
@@ -230,8 +231,10 @@ internal sealed partial class CliApp
         root.Subcommands.Add(DecomposeCommand());
         root.Subcommands.Add(EventsCommand());
         root.Subcommands.Add(ImageCommand());
+        root.Subcommands.Add(SwarmCommand());
         root.Subcommands.Add(ProvidersCommand());
         root.Subcommands.Add(RepairCommand());
+        root.Subcommands.Add(HostCommand());
 
         // --version, and --version --json.
         var version = root.Options.OfType<VersionOption>().FirstOrDefault();
@@ -263,11 +266,14 @@ internal sealed partial class CliApp
         var repo = new Option<string?>("--repo") { Description = "Repository (any path inside it). Default: the current directory.", HelpName = "PATH" };
         var baseRef = new Option<string?>("--base") { Description = "Base ref to branch from. Default: HEAD.", HelpName = "REF" };
         var specFile = new Option<string?>("--spec-file") { Description = "File whose text becomes .swarm/spec.md ('-' reads stdin).", HelpName = "F" };
-        var image = new Option<string?>("--image") { Description = "Image (docker) or registered base image (kvm).", HelpName = "IMG" };
+        var image = new Option<string?>("--image") { Description = "Image (docker) or registered base image (kvm, hyperv, tart).", HelpName = "IMG" };
         var cpus = new Option<int?>("--cpus") { Description = "CPUs for a container or VM.", HelpName = "N" };
         var memory = new Option<int?>("--memory-mb") { Description = "Memory in MiB for a container or VM.", HelpName = "M" };
         var noWorktree = new Option<bool>("--no-worktree") { Description = "docker: an image-only environment without a host worktree." };
-        var cmd = new Command("new", "Create an environment for a ticket.") { ticket, provider, repo, baseRef, specFile, image, cpus, memory, noWorktree };
+        var noWait = new Option<bool>("--no-wait") { Description = "kvm: return once the VM runs, without waiting for its IP address and SSH." };
+        var cmd = new Command("new", "Create an environment for a ticket.") { ticket, provider, repo, baseRef, specFile, image, cpus, memory, noWorktree, noWait };
+        var forceCreate = new Option<bool>("--force") { Description = "Create even if the host would be oversubscribed beyond the ratios in config.json (\"host\"); see 'swarmps host'." };
+        cmd.Options.Add(forceCreate);
         Define(cmd, async inv =>
         {
             var t = Names.Ticket(inv.Get(ticket));
@@ -283,7 +289,9 @@ internal sealed partial class CliApp
                 Cpus = inv.Get(cpus),
                 MemoryMb = inv.Get(memory),
                 Options = inv.Get(noWorktree) ? new Dictionary<string, string> { ["noWorktree"] = "true" } : null,
+                Force = inv.Get(forceCreate),
             };
+            if (inv.Get(noWait)) request = request.WithOption(SwarmPS.Core.Providers.Kvm.KvmProvider.OptionNoWait, "true");
             var e = await inv.WithProgress("Creating environment", p => inv.Service.NewEnvironmentAsync(request, p, inv.Ct)).ConfigureAwait(false);
             return inv.Emit(() => CliJson.Environment(e), w => HumanOutput.Environment(w, e));
         });
@@ -365,12 +373,14 @@ internal sealed partial class CliApp
     {
         var ticket = TicketArgument();
         var cmd = new Command(start ? "start" : "stop", start ? "Start a stopped environment." : "Stop an environment.") { ticket };
+        var force = new Option<bool>("--force", "-f") { Description = "Stop at once, without a graceful shutdown (kvm: destroy instead of ACPI shutdown)." };
+        if (!start) cmd.Options.Add(force);
         Define(cmd, async inv =>
         {
             var t = inv.Get(ticket);
             var e = await inv.WithProgress(start ? "Starting environment" : "Stopping environment", p => start
                 ? inv.Service.StartEnvironmentAsync(t, p, inv.Ct)
-                : inv.Service.StopEnvironmentAsync(t, p, inv.Ct)).ConfigureAwait(false);
+                : inv.Service.StopEnvironmentAsync(t, inv.Get(force), p, inv.Ct)).ConfigureAwait(false);
             return inv.Emit(() => CliJson.Environment(e), w => HumanOutput.Environment(w, e));
         });
         return cmd;

@@ -36,7 +36,10 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
             if (_service is not null) return _service;
             try
             {
-                return _service = SwarmService.Open();
+                // The module hands Core its in-process Hyper-V door (the CLI has none: hyperv is unavailable there).
+                var home = SwarmHome.Resolve();
+                var config = SwarmConfig.Load(home);
+                return _service = new SwarmService(home, config, Core.Providers.ProviderCatalog.CreateDefault(config, PowerShellHyperVHost.Shared));
             }
             catch (SwarmException ex)
             {

@@ -26,6 +26,12 @@ public sealed class SwarmConfig
     public List<WebhookConfig> Webhooks { get; set; } = new();
     /// <summary>Defaults for LLM decomposition (backend, model, SecretManagement vault, timeout).</summary>
     public Decomposition.DecompositionConfig Decomposition { get; set; } = new();
+    /// <summary>The Docker provider: engine endpoint, default image, optional API version pin (see <see cref="Providers.Docker.DockerConfig"/>).</summary>
+    public Providers.Docker.DockerConfig Docker { get; set; } = new();
+    /// <summary>Oversubscription limits create enforces (see <see cref="HostConfig"/>).</summary>
+    public HostConfig Host { get; set; } = new();
+    /// <summary>The KVM provider: libvirt URI, pool, domain type, default sizes, readiness timeout, SSH user.</summary>
+    public Providers.Kvm.KvmConfig Kvm { get; set; } = new();
 
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -58,6 +64,7 @@ public sealed class SwarmConfig
         if (Ports.Start < 1024 || Ports.End > 65535 || Ports.End < Ports.Start || Ports.BlockSize < 1 || Ports.BlockSize > Ports.End - Ports.Start + 1)
             throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument,
                 $"{source}: ports must satisfy 1024 <= start <= end <= 65535 and 1 <= blockSize <= end-start+1 (got start={Ports.Start}, end={Ports.End}, blockSize={Ports.BlockSize}).", source);
+        Kvm?.Validate(source);
         foreach (var w in Webhooks)
         {
             if (!Uri.TryCreate(w.Url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https"))
@@ -65,6 +72,8 @@ public sealed class SwarmConfig
             if (w.TimeoutSeconds < 1 || w.MaxAttempts < 1)
                 throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument, $"{source}: webhook timeoutSeconds and maxAttempts must be at least 1.", source);
         }
+        Docker.Validate(source);
+        Host.Validate(source);
         foreach (var r in Repositories)
         {
             if (string.IsNullOrWhiteSpace(r.Path))

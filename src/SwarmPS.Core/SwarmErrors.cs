@@ -77,4 +77,17 @@ public static class ErrorIds
     public const string TaskNotFound = "TaskNotFound";
     public const string DependencyCycle = "DependencyCycle";
     public const string SchedulerRunning = "SchedulerRunning";
+
+    // Host resources (issue 6)
+    /// <summary>Create would take CPU, memory or disk past capacity × the configured overcommit ratio (-Force / --force overrides).</summary>
+    public const string HostOversubscribed = "HostOversubscribed";
+    // KVM provider and base images (issue 6)
+    /// <summary>A base image with that name (any case) is already registered.</summary>
+    public const string ImageExists = "ImageExists";
+    /// <summary>No base image with that name, or its file (disk, kernel, initrd) is missing.</summary>
+    public const string ImageNotFound = "ImageNotFound";
+    /// <summary>A VM did not get an address or did not answer SSH within the readiness timeout.</summary>
+    public const string ReadinessTimeout = "ReadinessTimeout";
+    /// <summary>An ssh/ssh-keygen step for a VM failed (missing client, refused login).</summary>
+    public const string SshFailed = "SshFailed";
 }

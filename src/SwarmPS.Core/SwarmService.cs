@@ -24,12 +24,14 @@ public sealed class SwarmService
     {
         Home = home;
         Config = config ?? SwarmConfig.Load(home);
-        Providers = providers ?? ProviderCatalog.CreateDefault();
+        Providers = providers ?? ProviderCatalog.CreateDefault(Config);
+        foreach (var kvm in Providers.All.OfType<Providers.Kvm.KvmProvider>()) kvm.Configure(Config); // the kvm section of config.json
         Registry = SwarmRegistry.Open(home);
         Agents = new Agents.AgentService(this);
         Tasks = new Tasks.TaskService(this);
         Queue = new Tasks.QueueControl(this);
         Events = new Events.EventStream(this);
+        Swarms = new Swarms.SwarmClusterService(this);
     }
 
     /// <summary>Opens the service for <paramref name="homeOverride"/>, SWARMPS_HOME or the platform default.</summary>
@@ -47,6 +49,11 @@ public sealed class SwarmService
     public Tasks.QueueControl Queue { get; }
     /// <summary>The event log.</summary>
     public Events.EventStream Events { get; }
+    /// <summary>Host capacity against what environments were allocated; create's oversubscription check.</summary>
+    public Host.HostResources HostResources => _hostResources ??= new Host.HostResources(this);
+    private Host.HostResources? _hostResources;
+    /// <summary>Agent swarms on Slurm (one job array each).</summary>
+    public Swarms.SwarmClusterService Swarms { get; }
 
     /// <summary>Runs the scheduler in this process until the queue drains (or <paramref name="ct"/> is cancelled).</summary>
     public Task<Tasks.QueueRunSummary> RunQueueAsync(Tasks.SchedulerOptions options, CancellationToken ct = default) =>
@@ -80,6 +87,15 @@ public sealed class SwarmService
                 $"The {p.Name} provider does not support {capability}; '{ticket}' lives on it. 'swarmps providers' lists what each provider can do.", ticket);
     }
 
+    /// <summary>The per-environment check (<see cref="IEnvironmentProvider.CapabilitiesOf"/>): refuses up front what this environment was made without.</summary>
+    private void RequireFor(SwarmEnvironment env, ProviderCapabilities capability)
+    {
+        var p = ProviderOf(env);
+        if (!p.CapabilitiesOf(env).HasFlag(capability))
+            throw new SwarmException(ErrorIds.CapabilityNotSupported, SwarmErrorKind.NotSupported,
+                $"'{env.Ticket}' does not support {capability}: this {p.Name} environment was created without it (for example a docker environment made with --no-worktree / -NoWorktree has no worktree to diff or merge).", env.Ticket);
+    }
+
     // ------------------------------------------------------------------ environments
 
     public async Task<SwarmEnvironment> NewEnvironmentAsync(NewEnvironmentRequest request, IProgress<SwarmProgress>? progress = null, CancellationToken ct = default)
@@ -107,6 +123,7 @@ public sealed class SwarmService
                 throw new SwarmException(ErrorIds.ProviderUnavailable, SwarmErrorKind.Unavailable, $"The {provider.Name} provider is not available here: {availability.Reason}", request.Ticket, ex);
             throw;
         }
+        HostResources.EnsureCapacity(draft, request.Force);
         var reserved = Registry.Reserve(draft, Config.Ports);
         try
         {
@@ -158,12 +175,17 @@ public sealed class SwarmService
         return Registry.Update(await p.StartAsync(env, Context(progress), ct).ConfigureAwait(false));
     }
 
-    public async Task<SwarmEnvironment> StopEnvironmentAsync(string ticket, IProgress<SwarmProgress>? progress = null, CancellationToken ct = default)
+    public Task<SwarmEnvironment> StopEnvironmentAsync(string ticket, IProgress<SwarmProgress>? progress = null, CancellationToken ct = default) =>
+        StopEnvironmentAsync(ticket, force: false, progress, ct);
+
+    /// <summary>Stops it; <paramref name="force"/> skips the graceful shutdown (kvm: no ACPI shutdown, the domain is destroyed).</summary>
+    public async Task<SwarmEnvironment> StopEnvironmentAsync(string ticket, bool force, IProgress<SwarmProgress>? progress = null, CancellationToken ct = default)
     {
         var env = GetEnvironment(ticket);
         var p = ProviderOf(env);
         Require(p, ProviderCapabilities.StartStop, env.Ticket);
-        return Registry.Update(await p.StopAsync(env, Context(progress), ct).ConfigureAwait(false));
+        var context = new ProviderContext { Home = Home, Config = Config, Registry = Registry, Progress = progress, Force = force };
+        return Registry.Update(await p.StopAsync(env, context, ct).ConfigureAwait(false));
     }
 
     /// <summary>Removes everything the environment owns, then its row (which frees its ports).</summary>
@@ -292,6 +314,7 @@ public sealed class SwarmService
     {
         var env = GetEnvironment(ticket);
         Require(ProviderOf(env), ProviderCapabilities.DiffMerge, env.Ticket);
+        RequireFor(env, ProviderCapabilities.DiffMerge);
         RequireWorkspace(env);
         var baseCommit = env.Metadata.GetValueOrDefault("baseCommit") ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no recorded base commit.", env.Ticket);
         return await Workspace().DiffAsync(env.Ticket, env.WorkspacePath!, env.BaseRef ?? baseCommit, baseCommit, ct).ConfigureAwait(false);
@@ -301,6 +324,7 @@ public sealed class SwarmService
     {
         var env = GetEnvironment(ticket);
         Require(ProviderOf(env), ProviderCapabilities.DiffMerge, env.Ticket);
+        RequireFor(env, ProviderCapabilities.DiffMerge);
         RequireWorkspace(env);
         var target = string.IsNullOrWhiteSpace(into) ? env.Metadata.GetValueOrDefault("baseBranch") : into;
         if (string.IsNullOrWhiteSpace(target))

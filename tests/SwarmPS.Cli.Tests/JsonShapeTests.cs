@@ -135,7 +135,7 @@ public class JsonShapeTests
     public void Connection_shape()
     {
         var o = Parse(CliJson.Connection(new SwarmConnection { Ticket = "DEMO-1", Provider = "worktree", Host = "localhost", WorkingDirectory = "/w" }));
-        Names(o).Should().Equal("ticket", "provider", "host", "port", "user", "keyPath", "workingDirectory");
+        Names(o).Should().Equal("ticket", "provider", "host", "port", "user", "keyPath", "workingDirectory", "knownHostsPath", "hostKeyAlias");
         o.GetProperty("port").ValueKind.Should().Be(JsonValueKind.Null);
     }
 

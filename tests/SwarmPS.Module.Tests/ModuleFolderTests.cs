@@ -24,7 +24,7 @@ public class ModuleFolderTests
     {
         foreach (var f in new[] { "SwarmPS.psd1", "SwarmPS.psm1", "SwarmPS.format.ps1xml", "SwarmPS.Loader.dll", "SwarmPS.dll", "SwarmPS.Core.dll",
                      "dependencies/Microsoft.Data.Sqlite.dll", "dependencies/SQLitePCLRaw.core.dll", "dependencies/SQLitePCLRaw.provider.e_sqlite3.dll", "dependencies/SQLitePCLRaw.batteries_v2.dll",
-                     "dependencies/YamlDotNet.dll" })
+                     "dependencies/YamlDotNet.dll", "scripts/setup-base.sh", "worker/swarm-worker.sh" })
             File.Exists(Path.Combine(Dir, f)).Should().BeTrue(f);
         foreach (var (rid, file) in new[] { ("win-x64", "e_sqlite3.dll"), ("linux-x64", "libe_sqlite3.so"), ("linux-arm64", "libe_sqlite3.so"), ("osx-x64", "libe_sqlite3.dylib"), ("osx-arm64", "libe_sqlite3.dylib") })
             File.Exists(Path.Combine(Dir, "runtimes", rid, "native", file)).Should().BeTrue($"{rid} needs {file}");

@@ -23,6 +23,10 @@ public class StaticModuleTests
         "Receive-SwarmAgentOutput", "Get-SwarmAgentProfile",
         "Add-SwarmTask", "Get-SwarmTask", "Stop-SwarmTask", "Remove-SwarmTask", "Invoke-SwarmQueue", "Start-SwarmQueue", "Stop-SwarmQueue",
         "Invoke-SwarmWorkflow", "Invoke-SwarmDecomposition", "Get-SwarmEvent",
+        "Get-SwarmHost", "New-SwarmBaseImage",
+        "Start-Swarm", "Send-SwarmPrompt", "Receive-SwarmResponse", "Get-Swarm", "Stop-Swarm",
+        "Register-SwarmBaseImage", "Get-SwarmBaseImage", "Unregister-SwarmBaseImage",
+        "Get-SwarmConnection", "Invoke-SwarmCommand", "Enter-SwarmEnvironment",
     };
 
     [Fact]

@@ -42,6 +42,12 @@ Describe 'Checkpoint-SwarmEnvironment' {
         { Checkpoint-SwarmEnvironment -Ticket 'CP-1' -Name '../../refs/heads/main' } | Should -Throw -ErrorId 'InvalidCheckpointName'
     }
 
+    It 'accepts -Force, which only matters for providers that checkpoint stopped VMs (tart)' {
+        $cp = Checkpoint-SwarmEnvironment -Ticket 'CP-2' -Name 'forced' -Force
+        $cp.Name | Should -Be 'forced'
+        (Get-SwarmEnvironment -Ticket 'CP-2').Status | Should -Be 'Running'
+    }
+
     It 'completes tickets' {
         Get-CompletionText 'Checkpoint-SwarmEnvironment -Ticket CP' | Should -Be @('CP-1', 'CP-2')
     }

@@ -1,6 +1,12 @@
 BeforeDiscovery {
     # Path traversal, shell metacharacters, a Cyrillic look-alike, a device name, too long, an option, a space.
     $HostileTickets = @('../evil', 'a;rm -rf ~', 'ti$(whoami)', "SH$([char]0x041E)P-1", 'CON', ('x' * 65), '-rf', 'a b')
+    # Docker tests need an engine with the offline test image (.ci/backends/docker.sh start imports it).
+    $script:HasDocker = $false
+    if (Get-Command docker -CommandType Application -ErrorAction SilentlyContinue) {
+        & docker image inspect 'swarmps-tiny:latest' *> $null
+        $script:HasDocker = ($LASTEXITCODE -eq 0)
+    }
 }
 
 BeforeAll {
@@ -70,5 +76,44 @@ Describe 'New-SwarmEnvironment' {
 
     It 'completes providers' {
         Get-CompletionText 'New-SwarmEnvironment -Ticket X -Provider work' | Should -Contain 'worktree'
+    }
+
+    Context 'container parameters' {
+        It 'refuses -NoWorktree on the worktree provider and creates nothing' {
+            { New-SwarmEnvironment -Ticket 'NEW-NOWT' -Provider worktree -NoWorktree -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument'
+            Get-SwarmEnvironment -Ticket 'NEW-NOWT' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            Get-TestBranch -Ticket 'NEW-NOWT' | Should -BeNullOrEmpty
+        }
+
+        It 'rejects a non-positive -Cpus or -MemoryMb at binding' {
+            { New-SwarmEnvironment -Ticket 'NEW-CPU0' -Provider docker -Cpus 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError'
+            { New-SwarmEnvironment -Ticket 'NEW-MEM0' -Provider docker -MemoryMb -1 } | Should -Throw -ErrorId 'ParameterArgumentValidationError'
+        }
+
+        It 'creates a container with -Image, -Cpus and -MemoryMb, and an image-only one with -NoWorktree' -Skip:(-not $script:HasDocker) {
+            $c = New-SwarmEnvironment -Ticket 'NEW-DOCK-1' -Provider docker -Image 'swarmps-tiny:latest' -Cpus 1 -MemoryMb 64
+            try {
+                $c.Provider | Should -Be 'docker'
+                $c.Metadata['image'] | Should -Be 'swarmps-tiny:latest'
+                $c.Metadata['cpus'] | Should -Be '1'
+                $c.Metadata['memoryMb'] | Should -Be '64'
+                Test-Path -LiteralPath $c.WorkspacePath | Should -BeTrue
+            }
+            finally { Remove-SwarmEnvironment -Ticket 'NEW-DOCK-1' -Force -Confirm:$false }
+
+            $i = [pscustomobject]@{ Ticket = 'NEW-DOCK-2'; Provider = 'docker'; Image = 'swarmps-tiny:latest'; NoWorktree = $true } | New-SwarmEnvironment
+            try {
+                $i.WorkspacePath | Should -BeNullOrEmpty
+                $i.Metadata['noWorktree'] | Should -Be 'true'
+                { Get-SwarmDiff -Ticket 'NEW-DOCK-2' -ErrorAction Stop } | Should -Throw -ErrorId 'CapabilityNotSupported'
+            }
+            finally { Remove-SwarmEnvironment -Ticket 'NEW-DOCK-2' -Force -Confirm:$false }
+        }
+
+        It 'names the missing image and how to get it' -Skip:(-not $script:HasDocker) {
+            { New-SwarmEnvironment -Ticket 'NEW-DOCK-3' -Provider docker -Image 'swarmps-no-such-image:0' -NoWorktree -ErrorAction Stop } |
+                Should -Throw -ErrorId 'DockerImageNotFound' -ExpectedMessage '*swarmps-no-such-image:0*docker pull*'
+            Get-SwarmEnvironment -Ticket 'NEW-DOCK-3' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        }
     }
 }

@@ -53,6 +53,7 @@ internal sealed class VersionJson
 [JsonSerializable(typeof(SwarmMergeResult))]
 [JsonSerializable(typeof(SwarmExecResult))]
 [JsonSerializable(typeof(SwarmConnection))]
+[JsonSerializable(typeof(SwarmPS.Core.Providers.InteractivePlan))]
 [JsonSerializable(typeof(SwarmRepairItem))]
 [JsonSerializable(typeof(IReadOnlyList<SwarmRepairItem>))]
 [JsonSerializable(typeof(VersionJson))]
@@ -102,6 +103,7 @@ internal static class CliJson
     public static string Merge(SwarmMergeResult m) => Serialize(m);
     public static string Exec(SwarmExecResult r) => Serialize(r);
     public static string Connection(SwarmConnection c) => Serialize(c);
+    public static string Interactive(SwarmPS.Core.Providers.InteractivePlan p) => Serialize(p);
     public static string Repair(IReadOnlyList<SwarmRepairItem> items) => Serialize(items);
     public static string Agent(SwarmAgent a) => Serialize(a);
     public static string Agents(IReadOnlyList<SwarmAgent> list) => Serialize(list);

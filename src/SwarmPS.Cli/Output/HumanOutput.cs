@@ -84,6 +84,9 @@ internal static class HumanOutput
             ("CPUs", i.Cpus.ToString(CultureInfo.InvariantCulture)),
             ("Memory", $"{i.MemoryMb.ToString(CultureInfo.InvariantCulture)} MiB"),
             ("Disk", i.DiskGb == 0 ? "the base's size" : $"{i.DiskGb.ToString(CultureInfo.InvariantCulture)} GiB"),
+            ("Kernel", i.KernelPath),
+            ("Initrd", i.InitrdPath),
+            ("Cmdline", i.KernelCommandLine),
             ("Created", Time(i.CreatedAt)),
         });
     }
@@ -142,6 +145,7 @@ internal static class HumanOutput
             ("Port", c.Port?.ToString(CultureInfo.InvariantCulture)),
             ("User", c.User),
             ("Key", c.KeyPath),
+            ("KnownHosts", c.KnownHostsPath),
             ("Directory", c.WorkingDirectory),
         });
     }

@@ -36,6 +36,32 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public string? Spec { get; set; }
 
+    /// <summary>The container image (docker) or registered base image (kvm). Docker default: docker.defaultImage in config.json, SWARMPS_DOCKER_IMAGE, else debian:bookworm-slim.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Image { get; set; }
+
+    /// <summary>docker: an image-only environment without a host worktree (no diff or merge).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public SwitchParameter NoWorktree { get; set; }
+
+    /// <summary>CPUs for a container or VM.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, 1024)]
+    public int Cpus { get; set; }
+
+    /// <summary>Memory in MiB for a container or VM.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1, int.MaxValue)]
+    public int MemoryMb { get; set; }
+
+    /// <summary>Create even if the host would be oversubscribed beyond the ratios in config.json (see Get-SwarmHost).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>kvm: return once the VM runs, without waiting for its IP address and SSH (Options["noWait"]).</summary>
+    [Parameter]
+    public SwitchParameter NoWait { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var raw in Ticket)
@@ -51,7 +77,13 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
                 BaseRef = BaseRef,
                 Spec = Spec,
                 WorkingDirectory = CurrentDirectory,
+                Image = Image,
+                Cpus = MyInvocation.BoundParameters.ContainsKey(nameof(Cpus)) ? Cpus : null,
+                MemoryMb = MyInvocation.BoundParameters.ContainsKey(nameof(MemoryMb)) ? MemoryMb : null,
+                Options = NoWorktree.IsPresent ? new Dictionary<string, string> { [SwarmPS.Core.Providers.Docker.DockerProvider.OptionNoWorktree] = "true" } : null,
+                Force = Force.IsPresent,
             };
+            if (NoWait) request = request.WithOption(SwarmPS.Core.Providers.Kvm.KvmProvider.OptionNoWait, "true");
             if (TryItem(ticket, () => Run((progress, ct) => Service.NewEnvironmentAsync(request, progress, ct)), out var env))
                 WriteObject(env);
         }

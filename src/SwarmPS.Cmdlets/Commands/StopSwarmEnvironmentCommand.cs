@@ -16,13 +16,17 @@ public sealed class StopSwarmEnvironmentCommand : SwarmCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Stop at once, without a graceful shutdown (kvm: destroy instead of an ACPI shutdown first).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var raw in Ticket)
         {
             var ticket = ValidTicket(raw);
             if (!ShouldProcessItem(ticket, "Stop environment")) continue;
-            if (TryItem(ticket, () => Run((progress, ct) => Service.StopEnvironmentAsync(ticket, progress, ct)), out var env) && PassThru)
+            if (TryItem(ticket, () => Run((progress, ct) => Service.StopEnvironmentAsync(ticket, Force.IsPresent, progress, ct)), out var env) && PassThru)
                 WriteObject(env);
         }
     }

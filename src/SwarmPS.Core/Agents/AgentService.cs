@@ -146,13 +146,15 @@ public sealed class AgentService
             ["SWARM_AGENT_ID"] = agent.Id,
             ["SWARM_AGENT_RUN"] = agent.Run.ToString(CultureInfo.InvariantCulture),
             ["SWARM_PROMPT_FILE"] = promptFile,
+            // Providers that copy the prompt elsewhere (kvm: into the guest) need to know how it is delivered.
+            [Providers.Kvm.KvmProvider.PromptDeliveryVariable] = profile.PromptDelivery.ToString().ToLowerInvariant(),
         };
         var plan = _swarm.Providers.Get(env.Provider).PlanAgentLaunch(env, argv, variables);
         return new DetachedProcessSpec(plan.FileName, plan.Arguments, runDir)
         {
             WorkingDirectory = plan.WorkingDirectory,
             Environment = plan.Environment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
-            StandardInputFile = profile.PromptDelivery == PromptDelivery.Stdin ? promptFile : null,
+            StandardInputFile = profile.PromptDelivery == PromptDelivery.Stdin || plan.PromptOnStandardInput ? promptFile : null,
         };
     }
 
@@ -261,6 +263,12 @@ public sealed class AgentService
         if (p.Handle is not { } dp) return;
         var deadline = DateTime.UtcNow.AddSeconds(2);
         while (dp.ChildPid is null && !dp.HasExited && DateTime.UtcNow < deadline) await Task.Delay(10).ConfigureAwait(false);
+        // An agent inside a container or VM: stop it there too (as StopAsync does).
+        if (_swarm.Registry.GetEnvironment(p.Agent.Ticket) is { } env)
+        {
+            try { await _swarm.Providers.Get(env.Provider).StopAgentAsync(env, p.Agent.Id, p.Agent.Run, CancellationToken.None).ConfigureAwait(false); }
+            catch (SwarmException) { /* unreachable backend: the local process is still stopped below */ }
+        }
         if (dp.ChildPid is { } child && !dp.HasExited) KillTree(child);
     }
 
@@ -555,6 +563,12 @@ public sealed class AgentService
         {
             var deadline = DateTime.UtcNow.AddSeconds(2);
             while (dp.ChildPid is null && !dp.HasExited && DateTime.UtcNow < deadline) await Task.Delay(20, ct).ConfigureAwait(false);
+            // An agent inside a container or VM: stop it there first (killing the local client alone would leave it running).
+            if (_swarm.Registry.GetEnvironment(a.Ticket) is { } env)
+            {
+                try { await _swarm.Providers.Get(env.Provider).StopAgentAsync(env, a.Id, a.Run, ct).ConfigureAwait(false); }
+                catch (SwarmException) { /* the backend is unreachable: the local process is still stopped below */ }
+            }
             if (dp.ChildPid is { } child) KillTree(child);
             deadline = DateTime.UtcNow.AddSeconds(10);
             while (!dp.HasExited && ProcessIdentity.IsAlive(a.Supervisor) && DateTime.UtcNow < deadline) await Task.Delay(20, ct).ConfigureAwait(false);

@@ -174,6 +174,10 @@ public sealed class SwarmConnection
     public string? User { get; init; }
     public string? KeyPath { get; init; }
     public string? WorkingDirectory { get; init; }
+    /// <summary>VMs: the environment's own known_hosts file (its guest's host key, recorded at the first login).</summary>
+    public string? KnownHostsPath { get; init; }
+    /// <summary>VMs: the name the host key is recorded under (the domain name), so a new DHCP address is no new host.</summary>
+    public string? HostKeyAlias { get; init; }
 }
 
 /// <summary>The result of running a command inside an environment.</summary>

@@ -22,14 +22,27 @@ public sealed class NewEnvironmentRequest
     /// Provider-specific options, keys case-insensitive (for example the Docker provider's
     /// <c>noWorktree=true</c>). A provider validates the keys it knows; other providers ignore them.
     /// </summary>
-    public IReadOnlyDictionary<string, string>? Options { get; init; }
+    public IReadOnlyDictionary<string, string>? Options { get => _options; init => _options = value; }
+    private IReadOnlyDictionary<string, string>? _options;
+
+    /// <summary>Create even when the host would be oversubscribed beyond the configured ratios (-Force / --force).</summary>
+    public bool Force { get; init; }
+
+    /// <summary>The same request (every other property copied, whatever is added later) with one more provider-specific option.</summary>
+    public NewEnvironmentRequest WithOption(string key, string value)
+    {
+        var copy = (NewEnvironmentRequest)MemberwiseClone();
+        copy._options = new Dictionary<string, string>(Options ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase) { [key] = value };
+        return copy;
+    }
 
     /// <summary>The same request without provider-specific options (for a provider that delegates to another).</summary>
-    public NewEnvironmentRequest WithoutOptions() => new()
+    public NewEnvironmentRequest WithoutOptions()
     {
-        Ticket = Ticket, Provider = Provider, RepositoryPath = RepositoryPath, BaseRef = BaseRef, Image = Image, Spec = Spec,
-        Cpus = Cpus, MemoryMb = MemoryMb, WorkingDirectory = WorkingDirectory, Options = null,
-    };
+        var copy = (NewEnvironmentRequest)MemberwiseClone();
+        copy._options = null;
+        return copy;
+    }
 }
 
 public sealed class RemoveOptions
@@ -53,6 +66,8 @@ public sealed class ProviderContext
     public required SwarmConfig Config { get; init; }
     public required SwarmRegistry Registry { get; init; }
     public IProgress<SwarmProgress>? Progress { get; init; }
+    /// <summary>Stop: skip the graceful shutdown (kvm: destroy at once instead of an ACPI shutdown first).</summary>
+    public bool Force { get; init; }
 
     public void Report(string activity, string status, int percent = -1) => Progress?.Report(new SwarmProgress(activity, status, percent));
 }
@@ -115,10 +130,29 @@ public interface IEnvironmentProvider
     /// incomplete creates; with <paramref name="fix"/> repairs the backend side and the rows.
     /// </summary>
     Task<IReadOnlyList<SwarmRepairItem>> RepairAsync(IReadOnlyList<SwarmEnvironment> owned, bool fix, ProviderContext context, CancellationToken ct);
+
+    /// <summary>
+    /// What this provider can do for one environment: <see cref="Capabilities"/> unless an environment
+    /// was made with less (a Docker environment without a worktree has no DiffMerge).
+    /// </summary>
+    ProviderCapabilities CapabilitiesOf(SwarmEnvironment env) => Capabilities;
+
+    /// <summary>
+    /// Stops what an agent launched through <see cref="PlanAgentLaunch"/> left running inside the
+    /// environment (the local process is stopped by the caller). Default: nothing to do.
+    /// </summary>
+    Task StopAgentAsync(SwarmEnvironment env, string agentId, int run, CancellationToken ct) => Task.CompletedTask;
 }
 
 /// <summary>A local process that runs an agent inside an environment.</summary>
-public sealed record AgentLaunchPlan(string FileName, IReadOnlyList<string> Arguments, string? WorkingDirectory, IReadOnlyDictionary<string, string> Environment);
+public sealed record AgentLaunchPlan(string FileName, IReadOnlyList<string> Arguments, string? WorkingDirectory, IReadOnlyDictionary<string, string> Environment)
+{
+    /// <summary>
+    /// The launcher connects the prompt file to the process's stdin whatever the profile's delivery (a VM
+    /// plan copies the prompt into the guest from stdin and itself decides what the agent's stdin is).
+    /// </summary>
+    public bool PromptOnStandardInput { get; init; }
+}
 
 /// <summary>Shared behaviour: capability checks with clear errors.</summary>
 public abstract class EnvironmentProviderBase : IEnvironmentProvider
@@ -146,6 +180,9 @@ public abstract class EnvironmentProviderBase : IEnvironmentProvider
 
     public virtual AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables) =>
         throw Unsupported(ProviderCapabilities.Exec, env.Ticket);
+
+    public virtual ProviderCapabilities CapabilitiesOf(SwarmEnvironment env) => Capabilities;
+    public virtual Task StopAgentAsync(SwarmEnvironment env, string agentId, int run, CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>The error for a capability this provider lacks. It names the capability and the provider.</summary>
     public SwarmException Unsupported(ProviderCapabilities capability, string? ticket) =>

@@ -15,11 +15,19 @@ public sealed class ProviderCatalog
     }
 
     /// <summary>Every built-in provider. Auto-detect picks the worktree provider.</summary>
-    public static ProviderCatalog CreateDefault() => new(new IEnvironmentProvider[]
+    public static ProviderCatalog CreateDefault() => CreateDefault(null, null);
+
+    /// <summary>Every built-in provider, with the provider sections of <paramref name="config"/> applied (docker).</summary>
+    /// <param name="config">The loaded config; null for defaults.</param>
+    /// <param name="hyperVHost">The in-process Hyper-V door (the module passes its runspace host); null outside pwsh.</param>
+    public static ProviderCatalog CreateDefault(SwarmConfig? config, HyperV.IHyperVHost? hyperVHost = null) => new(new IEnvironmentProvider[]
     {
         new WorktreeProvider(),
         new Kvm.KvmProvider(),
-        new Docker.DockerProvider(),
+        new Docker.DockerProvider((config?.Docker ?? new Docker.DockerConfig()).ToOptions()),
+        new HyperV.HyperVProvider(hyperVHost),
+        new Tart.TartProvider(),
+        new Slurm.SlurmProvider(),
     }, WorktreeProvider.ProviderName);
 
     public string DefaultName { get; }

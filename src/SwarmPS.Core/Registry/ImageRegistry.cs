@@ -17,14 +17,22 @@ public sealed class SwarmBaseImage
     public int MemoryMb { get; init; } = 4096;
     /// <summary>Virtual disk size of each overlay in GiB; 0 keeps the base's size.</summary>
     public int DiskGb { get; init; }
+    /// <summary>Direct kernel boot: the kernel file (absolute). Null: the disk boots itself.</summary>
+    public string? KernelPath { get; init; }
+    /// <summary>Direct kernel boot: the initrd file (absolute), only with <see cref="KernelPath"/>.</summary>
+    public string? InitrdPath { get; init; }
+    /// <summary>Direct kernel boot: the kernel command line, only with <see cref="KernelPath"/>.</summary>
+    public string? KernelCommandLine { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
 }
 
 /// <summary>Base images by name (names follow the ticket rules, unique regardless of case).</summary>
 public sealed partial class SwarmRegistry
 {
-    public const string ImageExists = "ImageExists";
-    public const string ImageNotFound = "ImageNotFound";
+    /// <summary>Kept for callers of the first version; the ids live in <see cref="ErrorIds"/>.</summary>
+    public const string ImageExists = ErrorIds.ImageExists;
+    /// <summary>Kept for callers of the first version; the ids live in <see cref="ErrorIds"/>.</summary>
+    public const string ImageNotFound = ErrorIds.ImageNotFound;
 
     public SwarmBaseImage AddBaseImage(SwarmBaseImage image)
     {
@@ -34,15 +42,16 @@ public sealed partial class SwarmRegistry
             return Write(c =>
             {
                 if (GetBaseImage(c, image.Name) is { } existing)
-                    throw new SwarmException(ImageExists, SwarmErrorKind.AlreadyExists,
+                    throw new SwarmException(ErrorIds.ImageExists, SwarmErrorKind.AlreadyExists,
                         $"A base image named '{existing.Name}' is already registered ({existing.Provider}, {existing.Path}). Unregister it first or pick another name.", image.Name);
                 var stored = new SwarmBaseImage
                 {
                     Name = image.Name, Provider = image.Provider, Path = image.Path, OsNote = image.OsNote, SshUser = image.SshUser,
                     Cpus = image.Cpus, MemoryMb = image.MemoryMb, DiskGb = image.DiskGb, CreatedAt = DateTimeOffset.UtcNow,
+                    KernelPath = image.KernelPath, InitrdPath = image.InitrdPath, KernelCommandLine = image.KernelCommandLine,
                 };
                 using var cmd = c.CreateCommand();
-                cmd.CommandText = "INSERT INTO base_images (name, provider, path, os_note, ssh_user, cpus, memory_mb, disk_gb, created_at) VALUES ($n,$p,$path,$os,$u,$cpu,$mem,$disk,$t)";
+                cmd.CommandText = "INSERT INTO base_images (name, provider, path, os_note, ssh_user, cpus, memory_mb, disk_gb, created_at, kernel, initrd, cmdline) VALUES ($n,$p,$path,$os,$u,$cpu,$mem,$disk,$t,$k,$i,$c)";
                 cmd.Parameters.AddWithValue("$n", stored.Name);
                 cmd.Parameters.AddWithValue("$p", stored.Provider);
                 cmd.Parameters.AddWithValue("$path", stored.Path);
@@ -52,26 +61,29 @@ public sealed partial class SwarmRegistry
                 cmd.Parameters.AddWithValue("$mem", stored.MemoryMb);
                 cmd.Parameters.AddWithValue("$disk", stored.DiskGb);
                 cmd.Parameters.AddWithValue("$t", Time(stored.CreatedAt));
+                cmd.Parameters.AddWithValue("$k", (object?)stored.KernelPath ?? DBNull.Value);
+                cmd.Parameters.AddWithValue("$i", (object?)stored.InitrdPath ?? DBNull.Value);
+                cmd.Parameters.AddWithValue("$c", (object?)stored.KernelCommandLine ?? DBNull.Value);
                 cmd.ExecuteNonQuery();
                 return stored;
             });
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
         {
-            throw new SwarmException(ImageExists, SwarmErrorKind.AlreadyExists, $"A base image named '{image.Name}' is already registered.", image.Name, ex);
+            throw new SwarmException(ErrorIds.ImageExists, SwarmErrorKind.AlreadyExists, $"A base image named '{image.Name}' is already registered.", image.Name, ex);
         }
     }
 
     public SwarmBaseImage? GetBaseImage(string name) => Read(c => GetBaseImage(c, name));
 
     public SwarmBaseImage RequireBaseImage(string name) => GetBaseImage(name)
-        ?? throw new SwarmException(ImageNotFound, SwarmErrorKind.NotFound,
+        ?? throw new SwarmException(ErrorIds.ImageNotFound, SwarmErrorKind.NotFound,
             $"No base image named '{Names.Describe(name)}' is registered. Register one first (KvmImages.RegisterAsync / 'swarmps image register').", name);
 
     public IReadOnlyList<SwarmBaseImage> ListBaseImages(string? provider = null) => Read(c =>
     {
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT name, provider, path, os_note, ssh_user, cpus, memory_mb, disk_gb, created_at FROM base_images" +
+        cmd.CommandText = "SELECT name, provider, path, os_note, ssh_user, cpus, memory_mb, disk_gb, created_at, kernel, initrd, cmdline FROM base_images" +
                           (provider is null ? "" : " WHERE provider = $p") + " ORDER BY name";
         if (provider is not null) cmd.Parameters.AddWithValue("$p", provider);
         using var r = cmd.ExecuteReader();
@@ -92,7 +104,7 @@ public sealed partial class SwarmRegistry
     private static SwarmBaseImage? GetBaseImage(SqliteConnection c, string name)
     {
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT name, provider, path, os_note, ssh_user, cpus, memory_mb, disk_gb, created_at FROM base_images WHERE name = $n";
+        cmd.CommandText = "SELECT name, provider, path, os_note, ssh_user, cpus, memory_mb, disk_gb, created_at, kernel, initrd, cmdline FROM base_images WHERE name = $n";
         cmd.Parameters.AddWithValue("$n", name);
         using var r = cmd.ExecuteReader();
         return r.Read() ? ReadImage(r) : null;
@@ -102,5 +114,6 @@ public sealed partial class SwarmRegistry
     {
         Name = r.GetString(0), Provider = r.GetString(1), Path = r.GetString(2), OsNote = r.IsDBNull(3) ? null : r.GetString(3),
         SshUser = r.GetString(4), Cpus = r.GetInt32(5), MemoryMb = r.GetInt32(6), DiskGb = r.GetInt32(7), CreatedAt = ParseTime(r.GetString(8)),
+        KernelPath = r.IsDBNull(9) ? null : r.GetString(9), InitrdPath = r.IsDBNull(10) ? null : r.GetString(10), KernelCommandLine = r.IsDBNull(11) ? null : r.GetString(11),
     };
 }

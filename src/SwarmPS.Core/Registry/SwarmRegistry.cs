@@ -246,6 +246,35 @@ public sealed partial class SwarmRegistry
             created_at TEXT NOT NULL
         );
         """,
+        // 5: Slurm swarms (one job array each) and the prompts injected into them.
+        """
+        CREATE TABLE swarms (
+            id         TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
+            job_id     TEXT,
+            nodes      INTEGER NOT NULL,
+            status     TEXT NOT NULL,
+            workdir    TEXT NOT NULL,
+            profile    TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            metadata   TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX swarms_status ON swarms(status);
+        CREATE TABLE swarm_injections (
+            swarm_id     TEXT NOT NULL COLLATE NOCASE REFERENCES swarms(id) ON DELETE CASCADE,
+            injection_id TEXT NOT NULL COLLATE NOCASE,
+            node         INTEGER,
+            nodes        TEXT NOT NULL DEFAULT '[]',
+            created_at   TEXT NOT NULL,
+            PRIMARY KEY (swarm_id, injection_id)
+        );
+        """,
+        // 6: direct kernel boot for base images (kernel, initrd, kernel command line; all optional).
+        """
+        ALTER TABLE base_images ADD COLUMN kernel TEXT;
+        ALTER TABLE base_images ADD COLUMN initrd TEXT;
+        ALTER TABLE base_images ADD COLUMN cmdline TEXT;
+        """,
     };
 
     public int SchemaVersion => Read(c => Convert.ToInt32(Scalar(c, "PRAGMA user_version"), CultureInfo.InvariantCulture));

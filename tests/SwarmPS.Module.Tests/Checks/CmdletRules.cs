@@ -36,7 +36,8 @@ public static class CmdletRules
             void Fail(string message) => problems.Add($"{c.Name} ({c.Type.Name}): {message}");
 
             if (!CmdletModel.ApprovedVerbs.Contains(c.Verb)) Fail($"verb '{c.Verb}' is not an approved verb (Get-Verb)");
-            if (!c.Noun.StartsWith(ProductPrefix, StringComparison.Ordinal) || c.Noun.Length == ProductPrefix.Length || !char.IsUpper(c.Noun[ProductPrefix.Length]))
+            // The noun is the prefix itself (Start-Swarm, Get-Swarm: issue 8) or the prefix plus a Pascal-case word.
+            if (!c.Noun.StartsWith(ProductPrefix, StringComparison.Ordinal) || (c.Noun.Length > ProductPrefix.Length && !char.IsUpper(c.Noun[ProductPrefix.Length])))
                 Fail($"noun '{c.Noun}' is not Pascal case with the '{ProductPrefix}' prefix");
             if (c.Type.Name != c.Verb + c.Noun + "Command") Fail($"class should be named {c.Verb}{c.Noun}Command");
             if (c.OutputTypes.Count == 0) Fail("has no [OutputType]");

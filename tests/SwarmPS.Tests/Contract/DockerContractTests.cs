@@ -4,6 +4,7 @@ using SwarmPS.Core;
 using SwarmPS.Core.Providers;
 using SwarmPS.Core.Providers.Docker;
 using SwarmPS.Tests.Support;
+using Xunit;
 
 namespace SwarmPS.Tests.Contract;
 
@@ -12,43 +13,56 @@ namespace SwarmPS.Tests.Contract;
 /// image <see cref="TestImage"/> that <c>.ci/backends/docker.sh start</c> imports. Without them the suite
 /// skips loudly (fails under SWARMPS_REQUIRE_BACKENDS=1).
 /// </summary>
-public sealed class DockerFixture : IProviderFixture
+public class DockerFixture : IProviderFixture
 {
     public const string TestImage = "swarmps-tiny:latest";
     private static int _rangeCounter;
-    private static readonly Lazy<string?> Probe = new(ProbeEngine);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<string?>> Probes = new();
     private readonly TempRepo _repo = new();
     private readonly int _portStart;
+    private readonly DockerEndpoint? _endpoint;
+    private readonly string _engineName;
 
-    public DockerFixture()
+    public DockerFixture() : this(null, "Docker Engine", ".ci/backends/docker.sh start")
     {
+    }
+
+    /// <summary>A fixture on another engine (podman's compatible API): <paramref name="endpoint"/> plays DOCKER_HOST.</summary>
+    protected DockerFixture(DockerEndpoint? endpoint, string engineName, string startHint)
+    {
+        _endpoint = endpoint;
+        _engineName = engineName;
+        StartHint = startHint;
         // Each fixture gets its own 100-port range: fixtures of parallel test classes share one engine,
         // and docker-proxy binds the published ports on the host.
         _portStart = 40000 + (Interlocked.Increment(ref _rangeCounter) + Environment.ProcessId) % 200 * 100;
-        DockerProvider = new DockerProvider(new DockerProviderOptions { StopTimeoutSeconds = 2 });
+        DockerProvider = new DockerProvider(new DockerProviderOptions { StopTimeoutSeconds = 2, Endpoint = endpoint });
     }
 
+    /// <summary>The endpoint the fixture's provider talks to.</summary>
+    public DockerEndpoint Endpoint => _endpoint ?? DockerEndpoint.FromEnvironmentVariables();
+    public string StartHint { get; }
     public DockerProvider DockerProvider { get; }
     public IEnvironmentProvider Provider => DockerProvider;
-    public string? SkipReason => Probe.Value;
+    public string? SkipReason => Probes.GetOrAdd(Endpoint.Uri, _ => new Lazy<string?>(() => ProbeEngine(Endpoint, _engineName, StartHint))).Value;
     public SwarmHome Home => new(_repo.Home);
     public string Repo => _repo.Repo;
 
     /// <summary>Null when an engine answers and has the test image; otherwise why not.</summary>
-    private static string? ProbeEngine()
+    private static string? ProbeEngine(DockerEndpoint endpoint, string engineName, string startHint)
     {
         try
         {
-            using var client = new DockerEngineClient(DockerEndpoint.FromEnvironmentVariables(), connectTimeout: TimeSpan.FromSeconds(2));
+            using var client = new DockerEngineClient(endpoint, connectTimeout: TimeSpan.FromSeconds(2));
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             Sync.Run(client.PingAsync(cts.Token));
             if (Sync.Run(client.InspectImageAsync(TestImage, cts.Token)) is null)
-                return $"the Docker Engine at {client.Endpoint.Uri} has no image {TestImage}; run '.ci/backends/docker.sh start'";
+                return $"the {engineName} at {client.Endpoint.Uri} has no image {TestImage}; run '{startHint}'";
             return null;
         }
         catch (SwarmException ex)
         {
-            return "no Docker Engine for the Docker provider tests: " + ex.Message;
+            return $"no {engineName} for the Docker provider tests ('{startHint}'): " + ex.Message;
         }
     }
 
@@ -145,6 +159,44 @@ public sealed class DockerFixture : IProviderFixture
     }
 }
 
+/// <summary>
+/// Every test class that talks to a container engine: they run one at a time (and not beside other
+/// collections), because the engine-failure tests stop and restart the engine.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class DockerEngineCollection
+{
+    public const string Name = "Docker engine";
+}
+
+[Collection(DockerEngineCollection.Name)]
 public sealed class DockerContractTests : ProviderContractTests<DockerFixture>
+{
+}
+
+/// <summary>
+/// podman's Docker-compatible API as the engine (<c>.ci/backends/podman.sh start</c>): SWARMPS_PODMAN_HOST,
+/// else the socket that script makes. The same provider code, a different engine.
+/// </summary>
+public sealed class PodmanFixture : DockerFixture
+{
+    public PodmanFixture() : base(PodmanEndpoint(), "podman API", ".ci/backends/podman.sh start")
+    {
+    }
+
+    public static DockerEndpoint PodmanEndpoint()
+    {
+        var host = Environment.GetEnvironmentVariable("SWARMPS_PODMAN_HOST");
+        if (string.IsNullOrWhiteSpace(host))
+        {
+            var dir = Environment.GetEnvironmentVariable("SWARMPS_BACKENDS_DIR") is { Length: > 0 } d ? d : "/tmp/swarmps-backends";
+            host = "unix://" + Path.Combine(dir, "swarmps-podman", "podman.sock");
+        }
+        return DockerEndpoint.Parse(host, source: "SWARMPS_PODMAN_HOST");
+    }
+}
+
+[Collection(DockerEngineCollection.Name)]
+public sealed class PodmanContractTests : ProviderContractTests<PodmanFixture>
 {
 }

@@ -12,10 +12,22 @@ using Xunit;
 
 namespace SwarmPS.Tests.Docker;
 
-/// <summary>The Docker provider end to end against a real engine (skips loudly without one, see <see cref="DockerFixture"/>).</summary>
-public sealed class DockerEndToEndTests : IDisposable
+/// <summary>The Docker provider end to end against the Docker Engine (skips loudly without one, see <see cref="DockerFixture"/>).</summary>
+[Collection(DockerEngineCollection.Name)]
+public sealed class DockerEndToEndTests : ContainerEndToEndTests<DockerFixture>
 {
-    private readonly DockerFixture _f = new();
+}
+
+/// <summary>The same end-to-end tests against podman's Docker-compatible API (<c>.ci/backends/podman.sh start</c>).</summary>
+[Collection(DockerEngineCollection.Name)]
+public sealed class PodmanEndToEndTests : ContainerEndToEndTests<PodmanFixture>
+{
+}
+
+/// <summary>The Docker provider end to end against a real engine (skips loudly without one, see <see cref="DockerFixture"/>).</summary>
+public abstract class ContainerEndToEndTests<TFixture> : IDisposable where TFixture : DockerFixture, new()
+{
+    private readonly TFixture _f = new();
     public void Dispose() => _f.Dispose();
     private bool Missing() => Backends.Missing(_f.SkipReason);
     private static T Run<T>(Task<T> t) => Sync.Run(t);
@@ -116,11 +128,21 @@ public sealed class DockerEndToEndTests : IDisposable
         }));
         env.WorkspacePath.Should().BeNull();
         env.Branch.Should().BeNull();
+        // No worktree, no diff or merge: refused up front as a capability of this environment.
+        ((Action)(() => Run(svc.DiffAsync("IMG-1")))).Should().Throw<SwarmException>().Which.ErrorId.Should().Be(ErrorIds.CapabilityNotSupported);
+        ((Action)(() => Run(svc.MergeAsync("IMG-1")))).Should().Throw<SwarmException>().Which.ErrorId.Should().Be(ErrorIds.CapabilityNotSupported);
         Run(svc.ExecAsync("IMG-1", new[] { "sh", "-c", "echo one > /data" })).ExitCode.Should().Be(0);
         Run(svc.CheckpointAsync("IMG-1", "c1"));
         Run(svc.ExecAsync("IMG-1", new[] { "sh", "-c", "echo two > /data" }));
+        var before = svc.GetEnvironment("IMG-1").Metadata[DockerProvider.MetaContainerId];
         Run(svc.RestoreAsync("IMG-1", "c1"));
         Run(svc.ExecAsync("IMG-1", new[] { "cat", "/data" })).StandardOutput.Should().Be("one\n");
+        // The row itself records the recreated container and the checkpoint image it came from.
+        var row = svc.Registry.GetEnvironment("IMG-1")!;
+        var now = Run(_f.DockerProvider.Client.InspectContainerAsync(env.InstanceId!, default))!;
+        row.Metadata[DockerProvider.MetaContainerId].Should().Be(now.Id).And.NotBe(before);
+        row.Metadata[DockerProvider.MetaContainerImage].Should().Be(DockerProvider.ImageReference("IMG-1", "c1"));
+        row.Status.Should().Be(EnvironmentStatus.Running);
         Run(svc.RemoveEnvironmentAsync("IMG-1"));
         Run(_f.LeftoversAsync("IMG-1")).Should().BeEmpty();
 
@@ -239,5 +261,104 @@ public sealed class DockerEndToEndTests : IDisposable
         {
             Run(svc.RemoveEnvironmentAsync("AGT-1", new RemoveOptions { Force = true }));
         }
+    }
+
+    private static bool HasDockerCli() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Any(d => File.Exists(Path.Combine(d, "docker")));
+
+    /// <summary>Processes whose argv is exactly "sleep 300" (the wrapper's own argv merely mentions it).</summary>
+    private const string CountSleep300 = "for p in /proc/[0-9]*; do tr '\\000' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^sleep 300 $'";
+
+    private string InContainer(string ticket, string script) =>
+        Run(_f.CreateService().ExecAsync(ticket, new[] { "sh", "-c", script })).StandardOutput;
+
+    [Fact]
+    public void An_agent_reads_its_prompt_file_inside_the_container_and_stop_ends_it_there_with_and_without_a_worktree()
+    {
+        if (Missing()) return;
+        if (!HasDockerCli())
+        {
+            if (Backends.Required) throw new InvalidOperationException("SWARMPS_REQUIRE_BACKENDS=1 but the docker CLI (agents run through docker exec) is not on PATH");
+            Console.Error.WriteLine("SKIPPED (no docker CLI for docker exec)");
+            return;
+        }
+        var svc = _f.CreateService();
+        foreach (var (ticket, noWorktree) in new[] { ("AGS-1", false), ("AGS-2", true) })
+        {
+            var req = noWorktree
+                ? new NewEnvironmentRequest { Ticket = ticket, Image = DockerFixture.TestImage, Options = new Dictionary<string, string> { [DockerProvider.OptionNoWorktree] = "true" } }
+                : _f.Request(ticket);
+            Run(svc.NewEnvironmentAsync(req));
+            try
+            {
+                var a = Run(svc.Agents.StartAsync(new SwarmPS.Core.Agents.AgentStartRequest
+                {
+                    Ticket = ticket, Profile = "command", Prompt = "prompt with 'quotes' and $(no-expansion)",
+                    Command = new[] { "sh", "-c", "printf 'file=%s\\n' \"$SWARM_PROMPT_FILE\"; cat \"$SWARM_PROMPT_FILE\"; echo; exec sleep 300" },
+                }));
+                var text = "";
+                for (var i = 0; i < 200 && !text.Contains("$(no-expansion)"); i++, Thread.Sleep(50))
+                    text = string.Join("\n", svc.Agents.ReadOutput(a.Id, raw: true).Select(o => o.Text));
+                text.Should().Contain("file=/tmp/.swarmps-agent-" + a.Id + "-1.prompt").And.Contain("prompt with 'quotes' and $(no-expansion)");
+                InContainer(ticket, CountSleep300).Trim().Should().Be("1", "the agent runs inside the container");
+                InContainer(ticket, $"cat /tmp/.swarmps-agent-{a.Id}-1.pid >/dev/null && echo pid-recorded").Should().Be("pid-recorded\n");
+
+                var stopped = Run(svc.Agents.StopAsync(a.Id));
+                stopped.Status.Should().Be(SwarmPS.Core.Agents.AgentStatus.Stopped);
+                var left = "1";
+                for (var i = 0; i < 100 && left != "0"; i++, Thread.Sleep(50)) left = InContainer(ticket, CountSleep300).Trim();
+                left.Should().Be("0", "stop ends the process inside the container, not only the local docker exec client");
+                InContainer(ticket, "ls /tmp/.swarmps-agent-* 2>/dev/null | wc -l").Trim().Should().Be("0", "pid and prompt files are removed");
+
+                // An agent that ends by itself: exit code through docker exec, and its files are removed too.
+                var done = Run(svc.Agents.StartAsync(new SwarmPS.Core.Agents.AgentStartRequest
+                {
+                    Ticket = ticket, Profile = "command", Prompt = "short", Command = new[] { "sh", "-c", "test \"$(cat \"$SWARM_PROMPT_FILE\")\" = short" },
+                }));
+                var finished = Run(svc.Agents.WaitForStatusAsync(done.Id, SwarmPS.Core.Agents.AgentStatus.Succeeded, TimeSpan.FromSeconds(30)));
+                finished.Status.Should().Be(SwarmPS.Core.Agents.AgentStatus.Succeeded, finished.Error);
+                InContainer(ticket, "ls /tmp/.swarmps-agent-* 2>/dev/null | wc -l").Trim().Should().Be("0");
+            }
+            finally
+            {
+                Run(svc.RemoveEnvironmentAsync(ticket, new RemoveOptions { Force = true }));
+            }
+        }
+    }
+
+    [Fact]
+    public void Restore_of_a_worktree_environment_records_the_new_container_in_the_row_and_repair_recreates_from_it()
+    {
+        if (Missing()) return;
+        var svc = _f.CreateService();
+        var env = Run(svc.NewEnvironmentAsync(_f.Request("RST-1")));
+        try
+        {
+            env.Metadata[DockerProvider.MetaContainerId].Should().NotBeNullOrEmpty();
+            Run(svc.ExecAsync("RST-1", new[] { "sh", "-c", "echo from-checkpoint > /state" }));
+            Run(svc.CheckpointAsync("RST-1", "s1"));
+            Run(svc.StopEnvironmentAsync("RST-1"));
+            Run(svc.RestoreAsync("RST-1", "s1"));
+            var row = svc.Registry.GetEnvironment("RST-1")!;
+            row.Status.Should().Be(EnvironmentStatus.Stopped, "a stopped environment stays stopped after restore");
+            var c = Run(_f.DockerProvider.Client.InspectContainerAsync(env.InstanceId!, default))!;
+            row.Metadata[DockerProvider.MetaContainerId].Should().Be(c.Id).And.NotBe(env.Metadata[DockerProvider.MetaContainerId]);
+            row.Metadata[DockerProvider.MetaContainerImage].Should().Be(DockerProvider.ImageReference("RST-1", "s1"));
+
+            // The container vanishes behind SwarmPS's back: repair reports the row without a container and
+            // recreates it from the image it last came from (the checkpoint), recording the new id.
+            Run(_f.DockerProvider.Client.RemoveContainerAsync(env.InstanceId!, default));
+            Run(svc.RepairAsync(fix: false)).Should().Contain(i => i.Kind == RepairIssueKind.DanglingRow && i.Ticket == "RST-1" && i.Description.Contains("gone"));
+            Run(svc.RepairAsync(fix: true));
+            Run(svc.StartEnvironmentAsync("RST-1"));
+            Run(svc.ExecAsync("RST-1", new[] { "cat", "/state" })).StandardOutput.Should().Be("from-checkpoint\n");
+            var again = Run(_f.DockerProvider.Client.InspectContainerAsync(env.InstanceId!, default))!;
+            svc.Registry.GetEnvironment("RST-1")!.Metadata[DockerProvider.MetaContainerId].Should().Be(again.Id);
+        }
+        finally
+        {
+            Run(svc.RemoveEnvironmentAsync("RST-1", new RemoveOptions { Force = true }));
+        }
+        Run(_f.LeftoversAsync("RST-1")).Should().BeEmpty();
     }
 }

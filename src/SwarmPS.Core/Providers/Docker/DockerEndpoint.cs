@@ -25,13 +25,14 @@ public sealed class DockerEndpoint
     public const string DefaultUnixSocket = "/var/run/docker.sock";
     public const string DefaultPipe = "docker_engine";
 
-    private DockerEndpoint(DockerEndpointKind kind, string address, int port, string uri, bool fromEnvironment)
+    private DockerEndpoint(DockerEndpointKind kind, string address, int port, string uri, bool fromEnvironment, string? source = null)
     {
         Kind = kind;
         Address = address;
         Port = port;
         Uri = uri;
         FromEnvironment = fromEnvironment;
+        Source = source ?? (fromEnvironment ? "DOCKER_HOST" : null);
     }
 
     public DockerEndpointKind Kind { get; }
@@ -41,11 +42,14 @@ public sealed class DockerEndpoint
     public int Port { get; }
     /// <summary>The endpoint as a DOCKER_HOST value (what error messages name and the docker CLI is given).</summary>
     public string Uri { get; }
-    /// <summary>True when it came from DOCKER_HOST, false when it is the platform default.</summary>
+    /// <summary>True when it was set (DOCKER_HOST or docker.host in config.json), false when it is the platform default.</summary>
     public bool FromEnvironment { get; }
 
+    /// <summary>Where the endpoint came from ("DOCKER_HOST", "docker.host in config.json"); null for the platform default.</summary>
+    public string? Source { get; }
+
     /// <summary>How the endpoint was chosen, for messages.</summary>
-    public string Describe() => FromEnvironment ? $"{Uri} (from DOCKER_HOST)" : $"{Uri} (the default; DOCKER_HOST is not set)";
+    public string Describe() => Source is not null ? $"{Uri} (from {Source})" : $"{Uri} (the default; neither DOCKER_HOST nor docker.host in config.json is set)";
 
     /// <summary>What to start so that the endpoint answers.</summary>
     public string StartHint() => Kind switch
@@ -61,7 +65,13 @@ public sealed class DockerEndpoint
         Parse(Environment.GetEnvironmentVariable("DOCKER_HOST"), OperatingSystem.IsWindows(), Environment.GetEnvironmentVariable("DOCKER_TLS_VERIFY"));
 
     /// <summary>Parses a DOCKER_HOST value; null or empty gives the platform default. Throws DockerHostInvalid.</summary>
-    public static DockerEndpoint Parse(string? dockerHost, bool windows = false, string? tlsVerify = null)
+    public static DockerEndpoint Parse(string? dockerHost, bool windows = false, string? tlsVerify = null, string? source = null)
+    {
+        var e = ParseCore(dockerHost, windows, tlsVerify);
+        return source is null || !e.FromEnvironment ? e : new DockerEndpoint(e.Kind, e.Address, e.Port, e.Uri, true, source);
+    }
+
+    private static DockerEndpoint ParseCore(string? dockerHost, bool windows, string? tlsVerify)
     {
         if (string.IsNullOrWhiteSpace(dockerHost))
             return windows

@@ -60,6 +60,13 @@ public sealed class DockerEngineClient : IDisposable
     /// <summary>The negotiated version ("1.41"), after the first call.</summary>
     public string? ApiVersion => _version;
 
+    /// <summary>
+    /// A version to speak instead of negotiating (docker.apiVersion in config.json). The engine is still
+    /// pinged first, so an unreachable engine is reported as such; an engine older than the pin answers
+    /// 400, reported as DockerApiVersionUnsupported.
+    /// </summary>
+    public string? PinnedApiVersion { get; init; }
+
     public void Dispose()
     {
         _http.Dispose();
@@ -77,13 +84,18 @@ public sealed class DockerEngineClient : IDisposable
         {
             if (_version is not null) return _version;
             string? server = null;
-            using (var ping = await SendRawAsync(HttpMethod.Get, "/_ping", null, "ping", ct).ConfigureAwait(false))
+            using (var ping = await SendRawAsync(HttpMethod.Get, "/_ping", (HttpContent?)null, "ping", ct).ConfigureAwait(false))
             {
                 if (ping.IsSuccessStatusCode && ping.Headers.TryGetValues("Api-Version", out var values)) server = values.FirstOrDefault();
             }
+            if (PinnedApiVersion is not null)
+            {
+                _version = PinnedApiVersion;
+                return _version;
+            }
             if (string.IsNullOrEmpty(server))
             {
-                using var v = await SendRawAsync(HttpMethod.Get, "/version", null, "version", ct).ConfigureAwait(false);
+                using var v = await SendRawAsync(HttpMethod.Get, "/version", (HttpContent?)null, "version", ct).ConfigureAwait(false);
                 await EnsureAsync(v, "version", null, ct).ConfigureAwait(false);
                 var node = JsonNode.Parse(await v.Content.ReadAsStringAsync(ct).ConfigureAwait(false));
                 server = node?["ApiVersion"]?.GetValue<string>();
@@ -110,10 +122,13 @@ public sealed class DockerEngineClient : IDisposable
         return chosen.ToString(2);
     }
 
-    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string pathAndQuery, JsonNode? body, string operation, CancellationToken ct)
+    private Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string pathAndQuery, JsonNode? body, string operation, CancellationToken ct) =>
+        SendRawAsync(method, pathAndQuery, body is null ? null : new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), operation, ct);
+
+    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string pathAndQuery, HttpContent? content, string operation, CancellationToken ct)
     {
         using var req = new HttpRequestMessage(method, pathAndQuery.TrimStart('/'));
-        if (body is not null) req.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        req.Content = content;
         try
         {
             return await _http.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
@@ -131,10 +146,13 @@ public sealed class DockerEngineClient : IDisposable
     }
 
     /// <summary>Sends a versioned request. Status codes in <paramref name="accept"/> (besides 2xx) are returned, not thrown.</summary>
-    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, JsonNode? body, string operation, string? target, CancellationToken ct, params HttpStatusCode[] accept)
+    public Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, JsonNode? body, string operation, string? target, CancellationToken ct, params HttpStatusCode[] accept) =>
+        SendContentAsync(method, path, body is null ? null : new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"), operation, target, ct, accept);
+
+    private async Task<HttpResponseMessage> SendContentAsync(HttpMethod method, string path, HttpContent? content, string operation, string? target, CancellationToken ct, params HttpStatusCode[] accept)
     {
         var version = await NegotiateAsync(ct).ConfigureAwait(false);
-        var resp = await SendRawAsync(method, "/v" + version + path, body, operation, ct).ConfigureAwait(false);
+        var resp = await SendRawAsync(method, "/v" + version + path, content, operation, ct).ConfigureAwait(false);
         if (resp.IsSuccessStatusCode || accept.Contains(resp.StatusCode)) return resp;
         try
         {
@@ -174,8 +192,15 @@ public sealed class DockerEngineClient : IDisposable
     private static string ImagePath(string name) =>
         name.All(c => char.IsAsciiLetterOrDigit(c) || "._-/:@".Contains(c)) && !name.Contains("..", StringComparison.Ordinal) ? name : E(name);
 
+    /// <summary>
+    /// The engine-side filter: the first label only. podman 4.3's compatible API returns nothing when
+    /// several label filters are given, so the others are checked here (<see cref="HasLabels"/>).
+    /// </summary>
     internal static string LabelFilter(IReadOnlyDictionary<string, string> labels) =>
-        E(new JsonObject { ["label"] = new JsonArray(labels.Select(kv => (JsonNode)JsonValue.Create(kv.Key + "=" + kv.Value)!).ToArray()) }.ToJsonString());
+        E(new JsonObject { ["label"] = new JsonArray(labels.OrderBy(kv => kv.Key, StringComparer.Ordinal).Take(1).Select(kv => (JsonNode)JsonValue.Create(kv.Key + "=" + kv.Value)!).ToArray()) }.ToJsonString());
+
+    internal static bool HasLabels(IReadOnlyDictionary<string, string> actual, IReadOnlyDictionary<string, string> wanted) =>
+        wanted.All(kv => actual.TryGetValue(kv.Key, out var v) && string.Equals(v, kv.Value, StringComparison.Ordinal));
 
     private static IReadOnlyDictionary<string, string> Labels(JsonNode? n) =>
         n is JsonObject o ? o.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>(), StringComparer.Ordinal)
@@ -183,8 +208,14 @@ public sealed class DockerEngineClient : IDisposable
 
     // ------------------------------------------------------------------ system
 
-    /// <summary>Reaches the engine and negotiates the version; throws when it does not answer.</summary>
-    public Task<string> PingAsync(CancellationToken ct) => NegotiateAsync(ct);
+    /// <summary>Reaches the engine (every call, even once the version is known) and negotiates the version; throws when it does not answer.</summary>
+    public async Task<string> PingAsync(CancellationToken ct)
+    {
+        if (_version is null) return await NegotiateAsync(ct).ConfigureAwait(false);
+        using var ping = await SendRawAsync(HttpMethod.Get, "/_ping", (HttpContent?)null, "ping", ct).ConfigureAwait(false);
+        await EnsureAsync(ping, "ping", null, ct).ConfigureAwait(false);
+        return _version;
+    }
 
     /// <summary>Engine version text ("20.10.24 (API 1.41)").</summary>
     public async Task<string> VersionAsync(CancellationToken ct)
@@ -244,7 +275,7 @@ public sealed class DockerEngineClient : IDisposable
         return (r as JsonArray ?? new JsonArray()).Where(c => c is not null).Select(c => new DockerContainerSummary(
             c!["Id"]!.GetValue<string>(),
             ((c["Names"] as JsonArray)?.FirstOrDefault()?.GetValue<string>() ?? "").TrimStart('/'),
-            c["State"]?.GetValue<string>() ?? "", c["Image"]?.GetValue<string>() ?? "", Labels(c["Labels"]))).ToList();
+            c["State"]?.GetValue<string>() ?? "", c["Image"]?.GetValue<string>() ?? "", Labels(c["Labels"]))).Where(c => HasLabels(c.Labels, labels)).ToList();
     }
 
     // ------------------------------------------------------------------ images
@@ -253,9 +284,34 @@ public sealed class DockerEngineClient : IDisposable
     public async Task<string> CommitAsync(string container, string repo, string tag, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
         var config = new JsonObject { ["Labels"] = new JsonObject(labels.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))) };
-        var r = await JsonAsync(HttpMethod.Post, $"/commit?container={E(container)}&repo={E(repo)}&tag={E(tag)}&pause=true", config, $"commit {container} to {repo}:{tag}", container, ct)
+        // podman's compatible API ignores the body's labels (it keeps the container's); both engines
+        // apply "changes" (Dockerfile instructions), so the labels go there too when they quote safely.
+        var changes = string.Concat(labels.Where(kv => SafeForLabelInstruction(kv.Key) && SafeForLabelInstruction(kv.Value))
+            .Select(kv => "&changes=" + E($"LABEL \"{kv.Key}\"=\"{kv.Value}\"")));
+        var r = await JsonAsync(HttpMethod.Post, $"/commit?container={E(container)}&repo={E(repo)}&tag={E(tag)}&pause=true{changes}", config, $"commit {container} to {repo}:{tag}", container, ct)
             .ConfigureAwait(false);
         return r?["Id"]?.GetValue<string>() ?? "";
+    }
+
+    /// <summary>Extracts a tar archive into <paramref name="directory"/> of the container (which must exist). 404: no such container or directory.</summary>
+    public async Task PutArchiveAsync(string container, string directory, byte[] tar, CancellationToken ct)
+    {
+        var content = new ByteArrayContent(tar);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
+        using var r = await SendContentAsync(HttpMethod.Put, $"/containers/{E(container)}/archive?path={E(directory)}", content, $"copy into {container}:{directory}", container, ct).ConfigureAwait(false);
+    }
+
+    private static bool SafeForLabelInstruction(string s) => s.Length > 0 && !s.Any(c => c is '"' or '\\' or '$' or '`' || char.IsControl(c));
+
+    /// <summary>
+    /// A tag as the docker CLI shows it: podman reports <c>localhost/x:t</c> and <c>docker.io/x:t</c> for
+    /// what Docker calls <c>x:t</c>; Docker itself may say <c>docker.io/library/x:t</c>.
+    /// </summary>
+    public static string NormalizeTag(string tag)
+    {
+        foreach (var prefix in new[] { "docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/", "localhost/" })
+            if (tag.StartsWith(prefix, StringComparison.Ordinal)) return tag[prefix.Length..];
+        return tag;
     }
 
     /// <summary>The image's id, or null when the engine does not have it.</summary>
@@ -273,7 +329,7 @@ public sealed class DockerEngineClient : IDisposable
         return (r as JsonArray ?? new JsonArray()).Where(i => i is not null).Select(i => new DockerImageSummary(
             i!["Id"]!.GetValue<string>(),
             (i["RepoTags"] as JsonArray)?.Select(t => t?.GetValue<string>() ?? "").Where(t => t.Length > 0 && t != "<none>:<none>").ToList() ?? new List<string>(),
-            i["Created"]?.GetValue<long>() ?? 0, Labels(i["Labels"]))).ToList();
+            i["Created"]?.GetValue<long>() ?? 0, Labels(i["Labels"]))).Where(i => HasLabels(i.Labels, labels)).ToList();
     }
 
     /// <summary>Removes an image or untags it (force: also when a container uses it); false when it did not exist. 409: it has child images.</summary>
@@ -335,16 +391,21 @@ public sealed class DockerEngineClient : IDisposable
                 try { if (text.TrimStart().StartsWith('{')) msg = JsonNode.Parse(text)?["message"]?.GetValue<string>() ?? text; } catch (JsonException) { }
                 throw DockerEngineException.FromResponse((HttpStatusCode)status, msg, "exec start in " + container, container);
             }
-            if (standardInput is not null)
-            {
-                if (standardInput.Length > 0) await conn.WriteAsync(standardInput, ct).ConfigureAwait(false);
-                await conn.FlushAsync(ct).ConfigureAwait(false);
-                // Half-close: the engine closes the process's stdin. (Named pipes have no half-close.)
-                if (conn is NetworkStream ns) ns.Socket.Shutdown(SocketShutdown.Send);
-            }
+            // Stdin is written while the output is read (a process that echoes a large input would
+            // otherwise block on a full output buffer), then closed: a half-close on sockets, a
+            // zero-byte message on Windows named pipes (see DockerStdin).
+            var pump = standardInput is null ? Task.CompletedTask
+                : DockerStdin.PumpAsync(conn, standardInput, DockerStdin.CloseWriteFor(Endpoint.Kind), ct);
             Stream payload = headers.TryGetValue("transfer-encoding", out var te) && te.Contains("chunked", StringComparison.OrdinalIgnoreCase)
                 ? new ChunkedReadStream(reader) : reader;
-            await DockerStreamDemultiplexer.DemultiplexAsync(payload, stdout, stderr, ct).ConfigureAwait(false);
+            try
+            {
+                await DockerStreamDemultiplexer.DemultiplexAsync(payload, stdout, stderr, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                await pump.ConfigureAwait(false);
+            }
         }
 
         // The exit code is only known once the stream has closed; the engine may still be recording it.

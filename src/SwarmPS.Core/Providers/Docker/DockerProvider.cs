@@ -11,10 +11,16 @@ namespace SwarmPS.Core.Providers.Docker;
 /// <summary>Settings of the Docker provider. Every field has a default; none is required.</summary>
 public sealed class DockerProviderOptions
 {
-    /// <summary>The engine; default: DOCKER_HOST, else the platform default socket or pipe.</summary>
+    /// <summary>The engine; default: DOCKER_HOST, else the platform default socket or pipe (see <see cref="DockerConfig"/> for config.json).</summary>
     public DockerEndpoint? Endpoint { get; init; }
     /// <summary>The image when the request names none: SWARMPS_DOCKER_IMAGE, else debian:bookworm-slim. SwarmPS never pulls.</summary>
-    public string DefaultImage { get; init; } = Environment.GetEnvironmentVariable("SWARMPS_DOCKER_IMAGE") is { Length: > 0 } i ? i : "debian:bookworm-slim";
+    public string DefaultImage { get; init; } = Environment.GetEnvironmentVariable("SWARMPS_DOCKER_IMAGE") is { Length: > 0 } i ? i : DockerConfig.BuiltInDefaultImage;
+    /// <summary>Where <see cref="DefaultImage"/> came from, for the image-missing message.</summary>
+    public string DefaultImageSource { get; init; } = Environment.GetEnvironmentVariable("SWARMPS_DOCKER_IMAGE") is { Length: > 0 } ? "SWARMPS_DOCKER_IMAGE" : "the built-in default";
+    /// <summary>Why the configured endpoint cannot be used (thrown on first use of the engine, never at construction).</summary>
+    public SwarmException? EndpointError { get; init; }
+    /// <summary>A pinned Engine API version ("1.41"); null negotiates it through /_ping.</summary>
+    public string? ApiVersion { get; init; }
     /// <summary>PID 1 of every container: waits for SIGTERM (so stop is immediate), reaps nothing else. Needs <c>sh</c> in the image.</summary>
     public IReadOnlyList<string> InitCommand { get; init; } = new[] { "sh", "-c", "trap exit TERM; while :; do sleep 3600 & wait; done" };
     /// <summary>Seconds between SIGTERM and SIGKILL on stop.</summary>
@@ -47,6 +53,8 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
     public const string ImageRepositoryPrefix = "swarmps/";
 
     private const string MetaImage = "image", MetaContainer = "container", MetaHome = "dockerHome", MetaNoWorktree = "noWorktree", MetaCpus = "cpus", MetaMemory = "memoryMb";
+    /// <summary>Row metadata: the engine id of the current container, and the image it was made from (the base image, or a checkpoint's after restore).</summary>
+    public const string MetaContainerId = "containerId", MetaContainerImage = "containerImage";
 
     private readonly DockerProviderOptions _options;
     private readonly WorktreeProvider _worktree;
@@ -58,7 +66,8 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         _worktree = worktree ?? new WorktreeProvider();
         _client = client is not null
             ? new Lazy<DockerEngineClient>(client)
-            : new Lazy<DockerEngineClient>(() => new DockerEngineClient(_options.Endpoint ?? DockerEndpoint.FromEnvironmentVariables()));
+            : new Lazy<DockerEngineClient>(() => _options.EndpointError is { } bad ? throw bad
+                : new DockerEngineClient(_options.Endpoint ?? DockerEndpoint.FromEnvironmentVariables()) { PinnedApiVersion = _options.ApiVersion });
     }
 
     public override string Name => ProviderName;
@@ -66,6 +75,10 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
     public override ProviderCapabilities Capabilities =>
         ProviderCapabilities.Checkpoint | ProviderCapabilities.CheckpointWhileRunning | ProviderCapabilities.Exec |
         ProviderCapabilities.StartStop | ProviderCapabilities.DiffMerge;
+
+    /// <summary>An image-only environment (<c>noWorktree</c>) has no worktree: no DiffMerge.</summary>
+    public override ProviderCapabilities CapabilitiesOf(SwarmEnvironment env) =>
+        HasWorktree(env) ? Capabilities : Capabilities & ~ProviderCapabilities.DiffMerge;
 
     /// <summary>The Engine API client (created on first use from DOCKER_HOST; a bad DOCKER_HOST throws DockerHostInvalid here).</summary>
     public DockerEngineClient Client => _client.Value;
@@ -136,9 +149,18 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         new(DockerErrorIds.DockerContainerMissing, SwarmErrorKind.InvalidState,
             $"The container {ContainerOf(env)} of '{env.Ticket}' is gone from the engine. 'swarmps repair --fix' recreates it (the worktree keeps the code).", env.Ticket);
 
-    private SwarmException ImageMissing(string image, string? ticket) =>
-        new(DockerErrorIds.DockerImageNotFound, SwarmErrorKind.InvalidArgument,
-            $"The image '{Names.Describe(image)}' is not in the engine at {Client.Endpoint.Uri}. SwarmPS never pulls: run 'docker pull {image}' (or docker load / docker import), or choose another with --image / -Image.", ticket);
+    private SwarmException ImageMissing(string image, string? ticket)
+    {
+        var which = string.Equals(image, _options.DefaultImage, StringComparison.Ordinal) ? $" (the default image, from {_options.DefaultImageSource})" : "";
+        return new(DockerErrorIds.DockerImageNotFound, SwarmErrorKind.InvalidArgument,
+            $"The image '{Names.Describe(image)}'{which} is not in the engine at {Client.Endpoint.Uri}. SwarmPS never pulls: run 'docker pull {image}' " +
+            $"(offline: 'docker load -i FILE.tar' or 'docker import ROOTFS.tar {image}'), or choose another with --image / -Image, " +
+            "SWARMPS_DOCKER_IMAGE or docker.defaultImage in config.json.", ticket);
+    }
+
+    /// <summary>A docker image reference as SwarmPS accepts it: [registry/]name[:tag][@digest] characters only, no leading '-'.</summary>
+    public static bool IsValidImageReference(string image) =>
+        image.Length is > 0 and <= 255 && !image.StartsWith('-') && image.All(c => char.IsAsciiLetterOrDigit(c) || "._-/:@".Contains(c));
 
     // ------------------------------------------------------------------ create
 
@@ -154,7 +176,7 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
                 throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Option {OptionNoWorktree} must be true or false, not '{Names.Describe(value)}'.", ticket);
         }
         var image = string.IsNullOrWhiteSpace(request.Image) ? _options.DefaultImage : request.Image!.Trim();
-        if (image.Length > 255 || image.StartsWith('-') || !image.All(c => char.IsAsciiLetterOrDigit(c) || "._-/:@".Contains(c)))
+        if (!IsValidImageReference(image))
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Invalid image reference '{Names.Describe(image)}'.", ticket);
         if (request.Cpus is < 1 or > 1024)
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Cpus must be between 1 and 1024 (got {request.Cpus}).", ticket);
@@ -209,11 +231,11 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
                 worktreeMade = true;
             }
             context.Report(activity, $"{env.Ticket}: creating container {ContainerOf(env)} from {env.Metadata[MetaImage]}", 70);
-            await CreateContainerAsync(current, env.Metadata[MetaImage], start: true, context, ct).ConfigureAwait(false);
+            var id = await CreateContainerAsync(current, env.Metadata[MetaImage], start: true, context, ct).ConfigureAwait(false);
             context.Report(activity, $"{env.Ticket}: container running", 100);
             var meta = new Dictionary<string, string>(current.Metadata);
             meta.Remove("creator");
-            return current.With(status: EnvironmentStatus.Running, metadata: meta);
+            return WithContainer(current.With(metadata: meta), id, env.Metadata[MetaImage], EnvironmentStatus.Running);
         }
         catch
         {
@@ -265,12 +287,14 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         };
     }
 
-    private async Task CreateContainerAsync(SwarmEnvironment env, string image, bool start, ProviderContext context, CancellationToken ct)
+    /// <summary>Creates (and optionally starts) the container; returns its engine id.</summary>
+    private async Task<string> CreateContainerAsync(SwarmEnvironment env, string image, bool start, ProviderContext context, CancellationToken ct)
     {
         var name = ContainerOf(env);
+        string id;
         try
         {
-            var (_, warnings) = await Client.CreateContainerAsync(name, ContainerConfig(env, image), ct).ConfigureAwait(false);
+            (id, var warnings) = await Client.CreateContainerAsync(name, ContainerConfig(env, image), ct).ConfigureAwait(false);
             foreach (var w in warnings) context.Report("Creating environment", $"{env.Ticket}: engine warning: {w}", 75);
         }
         catch (DockerEngineException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
@@ -282,6 +306,14 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
             throw new SwarmException(ErrorIds.EnvironmentExists, SwarmErrorKind.AlreadyExists, $"The container name {name} is taken: {ex.EngineMessage}", env.Ticket, ex);
         }
         if (start) await StartAndWaitAsync(env, ct).ConfigureAwait(false);
+        return id;
+    }
+
+    /// <summary>The row with the current container's id and image recorded.</summary>
+    private static SwarmEnvironment WithContainer(SwarmEnvironment env, string id, string image, EnvironmentStatus? status = null)
+    {
+        var meta = new Dictionary<string, string>(env.Metadata) { [MetaContainerId] = id, [MetaContainerImage] = image };
+        return env.With(status: status, metadata: meta);
     }
 
     private async Task StartAndWaitAsync(SwarmEnvironment env, CancellationToken ct)
@@ -317,10 +349,10 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
     }
 
     /// <summary>Replaces the container with a new one from <paramref name="image"/> with the same name, ports, labels, limits and mount.</summary>
-    private async Task RecreateAsync(SwarmEnvironment env, string image, bool start, ProviderContext context, CancellationToken ct)
+    private async Task<string> RecreateAsync(SwarmEnvironment env, string image, bool start, ProviderContext context, CancellationToken ct)
     {
         await Client.RemoveContainerAsync(ContainerOf(env), ct).ConfigureAwait(false);
-        await CreateContainerAsync(env, image, start, context, ct).ConfigureAwait(false);
+        return await CreateContainerAsync(env, image, start, context, ct).ConfigureAwait(false);
     }
 
     // ------------------------------------------------------------------ lifecycle
@@ -438,18 +470,27 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
             throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound,
                 $"The git data of checkpoint '{checkpoint.Name}' is gone. 'swarmps repair' reconciles the registry.", env.Ticket);
         context.Report("Restore", $"{env.Ticket}: recreating {ContainerOf(env)} from {image}", 30);
-        await RecreateAsync(env, image, start: env.Status != EnvironmentStatus.Stopped, context, ct).ConfigureAwait(false);
+        var running = env.Status != EnvironmentStatus.Stopped;
+        var id = await RecreateAsync(env, image, start: running, context, ct).ConfigureAwait(false);
+        // The row itself records the new container and the image it came from (repair recreates from it).
+        var latest = context.Registry.GetEnvironment(env.Ticket) ?? env;
+        context.Registry.Update(WithContainer(latest, id, image, running ? EnvironmentStatus.Running : EnvironmentStatus.Stopped));
         if (HasWorktree(env)) await _worktree.RestoreAsync(env, worktreeCheckpoint, context, ct).ConfigureAwait(false);
         context.Report("Restore", $"{env.Ticket}: restored {checkpoint.Name}", 100);
     }
 
     public override async Task<IReadOnlyList<string>> ListCheckpointsAsync(SwarmEnvironment env, CancellationToken ct)
     {
+        // A checkpoint is a tag swarmps/<ticket>:<name> on an image labelled for this home and ticket
+        // (tags normalized: podman says localhost/ or docker.io/ where Docker says nothing).
         var images = await Client.ListImagesAsync(LabelsOf(env), ct).ConfigureAwait(false);
+        var prefix = ImageRepository(env.Ticket) + ":";
         return images
-            .Where(i => i.Labels.TryGetValue(LabelCheckpoint, out var c) && Names.IsValid(c) && i.RepoTags.Contains(ImageReference(env.Ticket, c), StringComparer.Ordinal))
-            .OrderBy(i => i.Created).ThenBy(i => i.Labels[LabelCheckpoint], StringComparer.Ordinal)
-            .Select(i => i.Labels[LabelCheckpoint]).ToList();
+            .SelectMany(i => i.RepoTags.Select(DockerEngineClient.NormalizeTag)
+                .Where(t => t.StartsWith(prefix, StringComparison.Ordinal) && Names.IsValid(t[prefix.Length..]))
+                .Select(t => (Image: i, Name: t[prefix.Length..])))
+            .OrderBy(x => x.Image.Created).ThenBy(x => x.Name, StringComparer.Ordinal)
+            .Select(x => x.Name).Distinct(StringComparer.Ordinal).ToList();
     }
 
     public override async Task RemoveCheckpointAsync(SwarmEnvironment env, SwarmCheckpoint checkpoint, ProviderContext context, CancellationToken ct)
@@ -482,8 +523,10 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         {
             throw ContainerMissing(env);
         }
-        catch (DockerEngineException ex) when (ex.StatusCode == HttpStatusCode.Conflict)
+        catch (DockerEngineException ex) when (ex.StatusCode is { } code && code != HttpStatusCode.NotFound)
         {
+            // Docker answers 409, podman 500 "container state improper": ask the engine what the state is.
+            if (!await IsNotRunningAsync(env, ct).ConfigureAwait(false)) throw;
             throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
                 $"'{env.Ticket}' is not running ({ex.EngineMessage}); start it first ('swarmps env start {env.Ticket}').", env.Ticket, ex);
         }
@@ -493,11 +536,47 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         };
     }
 
+    /// <summary>Where an agent's pid and prompt live inside the container (in /tmp, which every image SwarmPS can run has).</summary>
+    public static string AgentPidFile(string agentId, string run) => $"/tmp/.swarmps-agent-{agentId}-{run}.pid";
+    public static string AgentPromptFile(string agentId, string run) => $"/tmp/.swarmps-agent-{agentId}-{run}.prompt";
+
+    /// <summary>
+    /// The in-container wrapper of an agent: records its pid (the exec'd process leads its own process
+    /// group) in <c>$0</c> so <see cref="StopAgentAsync"/> can signal the whole group, runs the argv with
+    /// the inherited stdin, and removes the pid and prompt files when the agent ends. No user text is in the script:
+    /// the argv follows as positional parameters.
+    /// </summary>
+    internal const string AgentWrapperScript = "echo $$ > \"$0\"; \"$@\"; rc=$?; rm -f \"$0\" \"${0%.pid}.prompt\"; exit $rc";
+
+    /// <summary>Stops an agent's process group inside the container: TERM, up to 5 s grace, then KILL.</summary>
+    internal const string AgentStopScript =
+        "[ -s \"$0\" ] || exit 0; p=$(cat \"$0\"); case \"$p\" in ''|*[!0-9]*) rm -f \"$0\"; exit 0;; esac; " +
+        "kill -s TERM -\"$p\" 2>/dev/null || kill -s TERM \"$p\" 2>/dev/null || { rm -f \"$0\"; exit 0; }; " +
+        "i=0; while { kill -s 0 -\"$p\" 2>/dev/null || kill -s 0 \"$p\" 2>/dev/null; } && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; " +
+        "kill -s KILL -\"$p\" 2>/dev/null; kill -s KILL \"$p\" 2>/dev/null; rm -f \"$0\"; exit 0";
+
+    private static bool IsAgentToken(string? s) => !string.IsNullOrEmpty(s) && s.Length <= 64 && s.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+
+    private async Task<bool> IsNotRunningAsync(SwarmEnvironment env, CancellationToken ct)
+    {
+        try
+        {
+            return await Client.InspectContainerAsync(ContainerOf(env), ct).ConfigureAwait(false) is { Running: false };
+        }
+        catch (SwarmException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>
     /// Agents are local processes run by a detached supervisor, so an agent on a container is the local
-    /// process <c>docker exec -i -w /workspace -e NAME... &lt;container&gt; argv...</c>. Variable values travel in
-    /// the docker CLI's environment (<c>-e NAME</c> without a value), never on its command line; the
-    /// prompt reaches the agent through argv or stdin (<c>-i</c>). Needs the docker CLI on PATH.
+    /// process <c>docker exec -i -w /workspace -e NAME... &lt;container&gt; sh -c WRAPPER pidfile argv...</c>.
+    /// Variable values travel in the docker CLI's environment (<c>-e NAME</c> without a value), never on its
+    /// command line; the prompt reaches the agent through argv or stdin (<c>-i</c>), and SWARM_PROMPT_FILE
+    /// (and a <c>{promptFile}</c> argument) names a copy inside the container, put there through the
+    /// archive API (so it works without a worktree too). Stopping the agent signals its process group
+    /// inside the container (<see cref="StopAgentAsync"/>). Needs the docker CLI on PATH.
     /// </summary>
     public override AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables)
     {
@@ -505,13 +584,73 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
             $"Agents on Docker environments run as 'docker exec -i {ContainerOf(env)} ...', and the docker CLI ('{_options.DockerCli}') is not on PATH. " +
             "Install it (Debian/Ubuntu: docker.io or docker-ce-cli; podman: podman-docker), or run the agent on a worktree environment.", env.Ticket);
         var vars = new Dictionary<string, string>(variables, StringComparer.Ordinal) { ["SWARM_WORKSPACE"] = ContainerWorkspace };
+        var command = argv.ToList();
+        variables.TryGetValue("SWARM_AGENT_ID", out var agentId);
+        var run = variables.GetValueOrDefault("SWARM_AGENT_RUN") is { } r && IsAgentToken(r) ? r : "1";
+        if (IsAgentToken(agentId))
+        {
+            // The prompt file: a host path means nothing inside the container; copy it in and point there.
+            if (variables.TryGetValue("SWARM_PROMPT_FILE", out var hostPrompt) && !string.IsNullOrEmpty(hostPrompt) && File.Exists(hostPrompt))
+            {
+                var inside = AgentPromptFile(agentId!, run);
+                Sync(PutFileAsync(env, inside, File.ReadAllBytes(hostPrompt), CancellationToken.None));
+                vars["SWARM_PROMPT_FILE"] = inside;
+                for (var i = 0; i < command.Count; i++)
+                    if (command[i].Contains(hostPrompt, StringComparison.Ordinal)) command[i] = command[i].Replace(hostPrompt, inside, StringComparison.Ordinal);
+            }
+            command.InsertRange(0, new[] { "sh", "-c", AgentWrapperScript, AgentPidFile(agentId!, run) });
+        }
         var args = new List<string> { "exec", "-i", "-w", ContainerWorkspace };
         foreach (var key in vars.Keys.OrderBy(k => k, StringComparer.Ordinal)) { args.Add("-e"); args.Add(key); }
         args.Add(ContainerOf(env));
-        args.AddRange(argv);
+        args.AddRange(command);
         var local = new Dictionary<string, string>(vars, StringComparer.Ordinal) { ["DOCKER_HOST"] = Client.Endpoint.Uri };
         return new AgentLaunchPlan(cli, args, HasWorktree(env) && Directory.Exists(env.WorkspacePath) ? env.WorkspacePath : null, local);
     }
+
+    /// <summary>Signals the agent's process group inside the container (the local docker exec client alone would leave it running).</summary>
+    public override async Task StopAgentAsync(SwarmEnvironment env, string agentId, int run, CancellationToken ct)
+    {
+        if (!IsAgentToken(agentId)) return;
+        var pidFile = AgentPidFile(agentId, run.ToString(CultureInfo.InvariantCulture));
+        try
+        {
+            await Client.ExecAsync(ContainerOf(env), new[] { "sh", "-c", AgentStopScript, pidFile }, Array.Empty<string>(), "/", null, ct).ConfigureAwait(false);
+            await Client.ExecAsync(ContainerOf(env), new[] { "rm", "-f", AgentPromptFile(agentId, run.ToString(CultureInfo.InvariantCulture)) }, Array.Empty<string>(), "/", null, ct).ConfigureAwait(false);
+        }
+        catch (DockerEngineException ex) when (ex.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+            // The container is gone or not running: nothing of the agent runs there any more.
+        }
+    }
+
+    /// <summary>Writes one file into the container (archive API: a one-entry tar extracted into its directory). Mode 0644: the agent may run as the image's user.</summary>
+    internal async Task PutFileAsync(SwarmEnvironment env, string containerPath, byte[] content, CancellationToken ct)
+    {
+        var dir = containerPath[..containerPath.LastIndexOf('/')];
+        var name = containerPath[(containerPath.LastIndexOf('/') + 1)..];
+        using var tar = new MemoryStream();
+        await using (var w = new System.Formats.Tar.TarWriter(tar, System.Formats.Tar.TarEntryFormat.Ustar, leaveOpen: true))
+        {
+            var entry = new System.Formats.Tar.UstarTarEntry(System.Formats.Tar.TarEntryType.RegularFile, name)
+            {
+                DataStream = new MemoryStream(content),
+                Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+                ModificationTime = DateTimeOffset.UtcNow,
+            };
+            await w.WriteEntryAsync(entry, ct).ConfigureAwait(false);
+        }
+        try
+        {
+            await Client.PutArchiveAsync(ContainerOf(env), dir.Length == 0 ? "/" : dir, tar.ToArray(), ct).ConfigureAwait(false);
+        }
+        catch (DockerEngineException ex) when (ex.StatusCode == HttpStatusCode.NotFound && ex.EngineMessage?.Contains("container", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            throw ContainerMissing(env);
+        }
+    }
+
+    private static void Sync(Task t) => t.ConfigureAwait(false).GetAwaiter().GetResult();
 
     private string? FindDockerCli()
     {
@@ -558,9 +697,15 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
             }
             if (!byName.ContainsKey(name))
             {
-                var image = env.Metadata.GetValueOrDefault(MetaImage) ?? _options.DefaultImage;
+                // The image the last container came from (a restored checkpoint), else the base image.
+                var image = env.Metadata.GetValueOrDefault(MetaContainerImage) is { Length: > 0 } last && await Client.InspectImageAsync(last, ct).ConfigureAwait(false) is not null
+                    ? last : env.Metadata.GetValueOrDefault(MetaImage) ?? _options.DefaultImage;
                 var canFix = await Client.InspectImageAsync(image, ct).ConfigureAwait(false) is not null;
-                if (fix && canFix) await CreateContainerAsync(env, image, start: env.Status == EnvironmentStatus.Running, context, ct).ConfigureAwait(false);
+                if (fix && canFix)
+                {
+                    var id = await CreateContainerAsync(env, image, start: env.Status == EnvironmentStatus.Running, context, ct).ConfigureAwait(false);
+                    context.Registry.Update(WithContainer(context.Registry.GetEnvironment(env.Ticket) ?? env, id, image));
+                }
                 items.Add(Item(RepairIssueKind.DanglingRow, env.Ticket, name, $"The container {name} is gone from the engine" + (HasWorktree(env) ? " (the worktree is intact)." : "."),
                     canFix ? $"recreate it from {image} (changes made inside the old container are lost{(HasWorktree(env) ? "; the worktree keeps the code" : "")})"
                            : $"none: its image {image} is gone too; remove the environment", fix && canFix));

@@ -66,6 +66,10 @@ public static class KvmDomainXml
             devices.Add(new XElement("serial", new XAttribute("type", "file"),
                 new XElement("source", new XAttribute("path", s.SerialLogPath)),
                 new XElement("target", new XAttribute("port", "0"))));
+        // The QEMU guest agent's channel: images that run qemu-guest-agent report their address through it
+        // (readiness tries the DHCP lease, then the agent, then ARP).
+        devices.Add(new XElement("channel", new XAttribute("type", "unix"),
+            new XElement("target", new XAttribute("type", "virtio"), new XAttribute("name", "org.qemu.guest_agent.0"))));
         devices.Add(new XElement("rng", new XAttribute("model", "virtio"), new XElement("backend", new XAttribute("model", "random"), "/dev/urandom")));
         devices.Add(new XElement("memballoon", new XAttribute("model", "none")));
 
@@ -91,6 +95,27 @@ public static class KvmDomainXml
         using (var w = XmlWriter.Create(sb, new XmlWriterSettings { OmitXmlDeclaration = true, Indent = true, CheckCharacters = true }))
             domain.WriteTo(w);
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Why a domain cannot take internal snapshots (libvirt/QEMU refuse them with UEFI pflash firmware, and
+    /// every writable disk must be qcow2); null when it can.
+    /// </summary>
+    public static string? InternalSnapshotBlocker(string domainXml)
+    {
+        XDocument doc;
+        try { doc = XDocument.Parse(domainXml); }
+        catch (XmlException) { return "its definition could not be read"; }
+        var os = doc.Root?.Element("os");
+        if ((string?)os?.Attribute("firmware") == "efi" || os?.Element("loader") is { } l && ((string?)l.Attribute("type") == "pflash" || os.Element("nvram") is not null))
+            return "it boots with UEFI (pflash) firmware";
+        foreach (var disk in doc.Root?.Element("devices")?.Elements("disk") ?? Enumerable.Empty<XElement>())
+        {
+            if ((string?)disk.Attribute("device") is "cdrom" or "floppy" || disk.Element("readonly") is not null) continue;
+            var type = (string?)disk.Element("driver")?.Attribute("type");
+            if (type != "qcow2") return $"disk {(string?)disk.Element("target")?.Attribute("dev")} is {type ?? "of unknown format"}, not qcow2";
+        }
+        return null;
     }
 
     /// <summary>Reads SwarmPS's label (ticket, homeId) from a domain's XML; null when it has none.</summary>

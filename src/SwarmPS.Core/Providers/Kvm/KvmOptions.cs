@@ -12,7 +12,8 @@ public enum KvmWaitFor
 /// <summary>
 /// Settings of the KVM provider. Defaults fit a libvirt started by <c>.ci/backends/libvirt.sh</c>.
 /// Environment overrides (read by <see cref="FromEnvironment"/>): SWARMPS_KVM_URI, SWARMPS_KVM_POOL,
-/// SWARMPS_KVM_POOL_DIR, SWARMPS_KVM_DOMAIN_TYPE (auto|kvm|qemu), SWARMPS_KVM_NETWORK.
+/// SWARMPS_KVM_POOL_DIR, SWARMPS_KVM_DOMAIN_TYPE (auto|kvm|qemu), SWARMPS_KVM_NETWORK,
+/// SWARMPS_KVM_READINESS_TIMEOUT (seconds); they win over the <c>kvm</c> section of config.json.
 /// </summary>
 public sealed class KvmOptions
 {
@@ -27,8 +28,14 @@ public sealed class KvmOptions
     /// <summary>libvirt network the NIC joins (DHCP leases are read from it).</summary>
     public string Network { get; init; } = "default";
     public KvmWaitFor WaitFor { get; init; } = KvmWaitFor.Ssh;
-    public TimeSpan AddressTimeout { get; init; } = TimeSpan.FromMinutes(3);
-    public TimeSpan SshTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    /// <summary>The whole readiness wait (address, then SSH) may take at most this long.</summary>
+    public TimeSpan ReadinessTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>The address phase alone may take at most this long (and never beyond <see cref="ReadinessTimeout"/>).</summary>
+    public TimeSpan AddressTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>The SSH phase alone may take at most this long (and never beyond <see cref="ReadinessTimeout"/>).</summary>
+    public TimeSpan SshTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>The SSH user of images registered without one.</summary>
+    public string SshUser { get; init; } = "root";
     /// <summary>How long an ACPI shutdown may take before the domain is destroyed.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>Used when neither the request nor the image says (issue 6: 2 vCPU / 4 GiB).</summary>
@@ -41,17 +48,30 @@ public sealed class KvmOptions
     /// <summary>Timeout of one virsh / qemu-img call.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
-    public static KvmOptions FromEnvironment()
+    public static KvmOptions FromEnvironment() => Resolve(null);
+
+    /// <summary>Defaults, then the <c>kvm</c> section of config.json, then SWARMPS_KVM_* variables (the last word).</summary>
+    public static KvmOptions Resolve(KvmConfig? config, Func<string, string?>? environment = null)
     {
-        static string? E(string n) => Environment.GetEnvironmentVariable(n) is { Length: > 0 } v ? v : null;
+        environment ??= Environment.GetEnvironmentVariable;
+        string? E(string n) => environment(n) is { Length: > 0 } v ? v : null;
         var d = new KvmOptions();
+        var c = config ?? new KvmConfig();
+        var readiness = c.ReadinessTimeoutSeconds is { } r ? TimeSpan.FromSeconds(r) : d.ReadinessTimeout;
+        if (E("SWARMPS_KVM_READINESS_TIMEOUT") is { } rs && int.TryParse(rs, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var secs) && secs > 0)
+            readiness = TimeSpan.FromSeconds(secs);
         return new KvmOptions
         {
-            Uri = E("SWARMPS_KVM_URI") ?? d.Uri,
-            PoolName = E("SWARMPS_KVM_POOL") ?? d.PoolName,
-            PoolDirectory = E("SWARMPS_KVM_POOL_DIR"),
-            DomainType = E("SWARMPS_KVM_DOMAIN_TYPE") ?? d.DomainType,
-            Network = E("SWARMPS_KVM_NETWORK") ?? d.Network,
+            Uri = E("SWARMPS_KVM_URI") ?? c.Uri ?? d.Uri,
+            PoolName = E("SWARMPS_KVM_POOL") ?? c.Pool ?? d.PoolName,
+            PoolDirectory = E("SWARMPS_KVM_POOL_DIR") ?? c.PoolDirectory,
+            DomainType = E("SWARMPS_KVM_DOMAIN_TYPE") ?? c.DomainType ?? d.DomainType,
+            Network = E("SWARMPS_KVM_NETWORK") ?? c.Network ?? d.Network,
+            DefaultCpus = c.Cpus ?? d.DefaultCpus,
+            DefaultMemoryMb = c.MemoryMb ?? d.DefaultMemoryMb,
+            ReadinessTimeout = readiness, AddressTimeout = readiness, SshTimeout = readiness,
+            ShutdownTimeout = c.ShutdownTimeoutSeconds is { } st ? TimeSpan.FromSeconds(st) : d.ShutdownTimeout,
+            SshUser = c.SshUser ?? d.SshUser,
         };
     }
 }

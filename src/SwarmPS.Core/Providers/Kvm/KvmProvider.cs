@@ -18,16 +18,48 @@ public sealed class KvmProvider : EnvironmentProviderBase
     public const string ProviderName = "kvm";
     public const string DomainPrefix = "swarm-";
 
-    private readonly KvmOptions _options;
-    private readonly Virsh _virsh;
+    /// <summary>The request option (<see cref="NewEnvironmentRequest.Options"/>) that skips the readiness wait.</summary>
+    public const string OptionNoWait = "noWait";
+
+    private KvmOptions _options;
+    private Virsh _virsh;
     private readonly ProcessRunner _runner;
+    private readonly bool _explicitOptions;
+    private SwarmConfig? _configApplied;
     private string? _probedType;
 
+    /// <summary>
+    /// With <paramref name="options"/> those are used as given (tests); without, the provider reads the
+    /// <c>kvm</c> section of each operation's config, overridden by SWARMPS_KVM_* variables.
+    /// </summary>
     public KvmProvider(KvmOptions? options = null, ProcessRunner? runner = null)
     {
+        _explicitOptions = options is not null;
         _options = options ?? KvmOptions.FromEnvironment();
         _runner = runner ?? ProcessRunner.Default;
         _virsh = new Virsh(_options, _runner);
+    }
+
+    /// <summary>Applies the operation's config (unless options were given explicitly); cheap when it is the same config.</summary>
+    private void Use(ProviderContext? context)
+    {
+        if (context is not null) Configure(context.Config);
+    }
+
+    /// <summary>
+    /// Reads the <c>kvm</c> section of <paramref name="config"/> (SWARMPS_KVM_* still win), also for the calls
+    /// that get no operation context (status, connection, checkpoints list). No effect when the provider was
+    /// built with explicit options.
+    /// </summary>
+    public void Configure(SwarmConfig config)
+    {
+        if (_explicitOptions || ReferenceEquals(config, _configApplied)) return;
+        var o = KvmOptions.Resolve(config.Kvm);
+        _configApplied = config;
+        if (o.Uri != _options.Uri || o.PoolName != _options.PoolName || o.PoolDirectory != _options.PoolDirectory) _poolDir = null;
+        if (o.DomainType != _options.DomainType || o.Uri != _options.Uri) _probedType = null;
+        _options = o;
+        _virsh = new Virsh(o, _runner);
     }
 
     public KvmOptions Options => _options;
@@ -64,6 +96,13 @@ public sealed class KvmProvider : EnvironmentProviderBase
     public static string DomainName(SwarmHome home, string ticket) => $"{DomainPrefix}{HomeId(home)}-{ticket.ToLowerInvariant()}";
 
     private static string KeyDirectory(SwarmHome home) => Path.Combine(home.Path, "kvm", "keys");
+
+    /// <summary>The environment's own known_hosts (next to its key): the guest's host key, recorded at the first login.</summary>
+    private static string KnownHosts(SwarmEnvironment env) => Meta(env, "key") is { Length: > 0 } k ? k + ".known_hosts" : "/dev/null";
+
+    /// <summary>The ssh argv (without "ssh") for <paramref name="host"/> with the environment's key, user and known_hosts.</summary>
+    public static IReadOnlyList<string> SshArguments(SwarmEnvironment env, string host, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string>? variables = null, int connectTimeoutSeconds = 10) =>
+        KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), host, argv, variables, connectTimeoutSeconds, KnownHosts(env), env.InstanceId);
 
     private static string Domain(SwarmEnvironment env) => env.InstanceId ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no domain name recorded.", env.Ticket);
     private static string Meta(SwarmEnvironment env, string key) => env.Metadata.GetValueOrDefault(key) ?? "";
@@ -147,7 +186,19 @@ public sealed class KvmProvider : EnvironmentProviderBase
         if (!string.Equals(image.Provider, ProviderName, StringComparison.OrdinalIgnoreCase))
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Base image '{image.Name}' is a {image.Provider} image, not a kvm one.", ticket);
         if (!File.Exists(image.Path))
-            throw new SwarmException(SwarmRegistry.ImageNotFound, SwarmErrorKind.NotFound, $"The file of base image '{image.Name}' ({image.Path}) does not exist.", ticket);
+            throw new SwarmException(ErrorIds.ImageNotFound, SwarmErrorKind.NotFound, $"The file of base image '{image.Name}' ({image.Path}) does not exist.", ticket);
+        Use(context);
+        var noWait = false;
+        foreach (var (key, value) in request.Options ?? new Dictionary<string, string>())
+        {
+            if (!key.Equals(OptionNoWait, StringComparison.OrdinalIgnoreCase))
+                throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"The kvm provider has no option '{Names.Describe(key)}'. Known: {OptionNoWait}.", ticket);
+            if (!bool.TryParse(value, out noWait))
+                throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Option {OptionNoWait} must be true or false, not '{Names.Describe(value)}'.", ticket);
+        }
+        foreach (var (what, file) in new[] { ("kernel", image.KernelPath), ("initrd", image.InitrdPath) })
+            if (file is not null && !File.Exists(file))
+                throw new SwarmException(ErrorIds.ImageNotFound, SwarmErrorKind.NotFound, $"The {what} of base image '{image.Name}' ({file}) does not exist.", ticket);
         var cpus = request.Cpus ?? (image.Cpus > 0 ? image.Cpus : _options.DefaultCpus);
         var memory = request.MemoryMb ?? (image.MemoryMb > 0 ? image.MemoryMb : _options.DefaultMemoryMb);
         if (cpus is < 1 or > 256) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"--cpus must be 1-256 (got {cpus}).", ticket);
@@ -155,22 +206,24 @@ public sealed class KvmProvider : EnvironmentProviderBase
 
         var domain = DomainName(context.Home, ticket);
         var keyPath = Path.Combine(KeyDirectory(context.Home), domain);
-        return Task.FromResult(new SwarmEnvironment
-        {
-            Ticket = ticket, Provider = Name, BaseRef = image.Name, InstanceId = domain,
-            Metadata = new Dictionary<string, string>
+        var metadata = new Dictionary<string, string>
             {
                 ["image"] = image.Name, ["basePath"] = image.Path, ["user"] = image.SshUser, ["key"] = keyPath,
                 ["cpus"] = cpus.ToString(CultureInfo.InvariantCulture), ["memoryMb"] = memory.ToString(CultureInfo.InvariantCulture),
                 ["diskGb"] = image.DiskGb.ToString(CultureInfo.InvariantCulture),
                 ["homeId"] = HomeId(context.Home), ["creator"] = ProcessIdentity.Current(),
-            },
-        });
+            };
+        if (image.KernelPath is not null) metadata["kernel"] = image.KernelPath;
+        if (image.InitrdPath is not null) metadata["initrd"] = image.InitrdPath;
+        if (image.KernelCommandLine is not null) metadata["cmdline"] = image.KernelCommandLine;
+        if (noWait) metadata["noWait"] = "true";
+        return Task.FromResult(new SwarmEnvironment { Ticket = ticket, Provider = Name, BaseRef = image.Name, InstanceId = domain, Metadata = metadata });
     }
 
     public override async Task<SwarmEnvironment> CreateAsync(SwarmEnvironment env, NewEnvironmentRequest request, ProviderContext context, CancellationToken ct)
     {
         const string activity = "Creating environment";
+        Use(context);
         var domain = Domain(env);
         var meta = new Dictionary<string, string>(env.Metadata);
         try
@@ -202,7 +255,9 @@ public sealed class KvmProvider : EnvironmentProviderBase
                 Name = domain, Ticket = env.Ticket, Type = type,
                 Cpus = int.Parse(meta["cpus"], CultureInfo.InvariantCulture), MemoryMb = int.Parse(meta["memoryMb"], CultureInfo.InvariantCulture),
                 DiskPath = overlay, SeedPath = seed, SerialLogPath = serial, Network = _options.Network,
-                KernelPath = _options.KernelPath, InitrdPath = _options.InitrdPath, KernelCommandLine = _options.KernelCommandLine,
+                KernelPath = meta.GetValueOrDefault("kernel") ?? _options.KernelPath,
+                InitrdPath = meta.ContainsKey("kernel") ? meta.GetValueOrDefault("initrd") : _options.InitrdPath,
+                KernelCommandLine = meta.ContainsKey("kernel") ? meta.GetValueOrDefault("cmdline") : _options.KernelCommandLine,
                 HomeId = meta["homeId"], HomePath = Path.GetFullPath(context.Home.Path),
             });
             context.Report(activity, $"{env.Ticket}: defining domain {domain} ({type})", 30);
@@ -213,8 +268,9 @@ public sealed class KvmProvider : EnvironmentProviderBase
 
             context.Report(activity, $"{env.Ticket}: starting {domain}", 40);
             await _virsh.RunAsync(env.Ticket, ct, "start", domain).ConfigureAwait(false);
+            var noWait = meta.Remove("noWait");
             var ready = env.With(metadata: meta);
-            var address = await WaitReadyAsync(ready, context, activity, ct).ConfigureAwait(false);
+            var address = await WaitReadyAsync(ready, context, activity, noWait, ct).ConfigureAwait(false);
             meta.Remove("creator");
             context.Report(activity, $"{env.Ticket}: ready{(address is null ? "" : " at " + address)}", 100);
             return env.With(status: EnvironmentStatus.Running, metadata: meta, address: address ?? "");
@@ -257,50 +313,78 @@ public sealed class KvmProvider : EnvironmentProviderBase
         }
     }
 
-    /// <summary>Waits per <see cref="KvmOptions.WaitFor"/>; returns the guest's IPv4 when it was awaited.</summary>
-    private async Task<string?> WaitReadyAsync(SwarmEnvironment env, ProviderContext? context, string activity, CancellationToken ct)
+    /// <summary>
+    /// Readiness: the domain runs; then (unless <paramref name="noWait"/> or <see cref="KvmWaitFor.Running"/>)
+    /// an IPv4 address (DHCP lease, then guest agent, then ARP) and a working SSH login with the environment's
+    /// key, all within <see cref="KvmOptions.ReadinessTimeout"/>. Returns the address when it was awaited.
+    /// </summary>
+    private async Task<string?> WaitReadyAsync(SwarmEnvironment env, ProviderContext? context, string activity, bool noWait, CancellationToken ct)
     {
         var domain = Domain(env);
         var state = await DomStateAsync(domain, ct).ConfigureAwait(false);
         if (state != "running")
-            throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed,
+            throw new SwarmException(ErrorIds.ReadinessTimeout, SwarmErrorKind.OperationFailed,
                 $"'{env.Ticket}': domain {domain} is '{state}' right after start. Check {Meta(env, "serialLog")} and /var/log/libvirt/qemu/{domain}.log.", env.Ticket);
-        if (_options.WaitFor == KvmWaitFor.Running) return null;
+        if (noWait || _options.WaitFor == KvmWaitFor.Running) return null;
 
+        var total = _options.ReadinessTimeout;
+        var addressLimit = _options.AddressTimeout < total ? _options.AddressTimeout : total;
         var sw = Stopwatch.StartNew();
-        string? ip = null;
-        while (ip is null)
-        {
-            ip = await AddressAsync(domain, ct).ConfigureAwait(false);
-            if (ip is not null) break;
-            if (sw.Elapsed > _options.AddressTimeout)
-                throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed,
-                    $"'{env.Ticket}': no IPv4 lease for domain {domain} on network '{_options.Network}' after {_options.AddressTimeout.TotalSeconds:0} s. " +
-                    $"Check: the guest console log {Meta(env, "serialLog")}; 'virsh -c {_options.Uri} domifaddr {domain} --source lease'; " +
-                    $"'virsh -c {_options.Uri} net-info {_options.Network}' is active; the image runs a DHCP client and cloud-init (NoCloud).", env.Ticket);
-            context?.Report(activity, $"{env.Ticket}: waiting for an IP address ({sw.Elapsed.TotalSeconds:0} s)", 50);
-            await Task.Delay(500, ct).ConfigureAwait(false);
-        }
-        var sshStart = Stopwatch.StartNew();
+        string? ip;
+        string source;
         while (true)
         {
-            context?.Report(activity, $"{env.Ticket}: waiting for SSH at {ip} ({sw.Elapsed.TotalSeconds:0} s)", 75);
-            var r = await _virsh.ToolAsync("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), ip, new[] { "true" }, null, 3), ct, null, TimeSpan.FromSeconds(15)).ConfigureAwait(false);
-            if (r.Success) return ip;
-            if (sshStart.Elapsed > _options.SshTimeout)
-                throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed,
-                    $"'{env.Ticket}': {ip} got a lease but 'ssh {Meta(env, "user")}@{ip}' with key {Meta(env, "key")} did not work within {_options.SshTimeout.TotalSeconds:0} s (last error: {Virsh.FirstError(r)}). " +
-                    $"Check: the guest console log {Meta(env, "serialLog")}; that the image runs an SSH server and cloud-init applied the seed (user '{Meta(env, "user")}').", env.Ticket);
+            (ip, source) = await FindAddressAsync(domain, ct).ConfigureAwait(false);
+            if (ip is not null) break;
+            if (sw.Elapsed > addressLimit)
+                throw new SwarmException(ErrorIds.ReadinessTimeout, SwarmErrorKind.OperationFailed,
+                    $"'{env.Ticket}': domain {domain} runs but got no IPv4 address within {addressLimit.TotalSeconds:0} s (tried its DHCP lease on network '{_options.Network}', the guest agent and the host's ARP table). " +
+                    $"Check: the guest console log {Meta(env, "serialLog")}; 'virsh -c {_options.Uri} domifaddr {domain} --source lease'; " +
+                    $"'virsh -c {_options.Uri} net-info {_options.Network}' says Active: yes; the image runs a DHCP client on its virtio NIC and applies the NoCloud seed (label cidata). " +
+                    "The environment was not kept; raise kvm.readinessTimeoutSeconds in config.json for slow (TCG) hosts.", env.Ticket);
+            if (await DomStateAsync(domain, ct).ConfigureAwait(false) != "running")
+                throw new SwarmException(ErrorIds.ReadinessTimeout, SwarmErrorKind.OperationFailed,
+                    $"'{env.Ticket}': domain {domain} stopped while waiting for its IP address. Check the guest console log {Meta(env, "serialLog")}.", env.Ticket);
+            context?.Report(activity, $"{env.Ticket}: waiting for an IP address of {domain} (lease, guest agent, ARP; {sw.Elapsed.TotalSeconds:0}/{addressLimit.TotalSeconds:0} s)", 50);
             await Task.Delay(1000, ct).ConfigureAwait(false);
+        }
+        context?.Report(activity, $"{env.Ticket}: {ip} (from the {source}); waiting for SSH", 70);
+        var sshLimit = total - sw.Elapsed;
+        if (_options.SshTimeout < sshLimit) sshLimit = _options.SshTimeout;
+        var sshWatch = Stopwatch.StartNew();
+        while (true)
+        {
+            var r = await _virsh.ToolAsync("ssh", SshArguments(env, ip, new[] { "true" }, null, 5), ct, null, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            if (r.Success) return ip;
+            if (sshWatch.Elapsed > sshLimit)
+                throw new SwarmException(ErrorIds.ReadinessTimeout, SwarmErrorKind.OperationFailed,
+                    $"'{env.Ticket}': {domain} has address {ip} (from the {source}) but 'ssh {Meta(env, "user")}@{ip}' with key {Meta(env, "key")} did not work within {sshLimit.TotalSeconds:0} s " +
+                    $"(last error: {Virsh.FirstError(r)}). Check: the guest console log {Meta(env, "serialLog")}; that the image runs an SSH server on port 22 " +
+                    $"and applies the NoCloud seed (it authorizes the environment's key for user '{Meta(env, "user")}'); that nothing on the host blocks {ip}:22. " +
+                    "The environment was not kept; raise kvm.readinessTimeoutSeconds in config.json for slow (TCG) hosts.", env.Ticket);
+            context?.Report(activity, $"{env.Ticket}: waiting for SSH at {ip} ({sw.Elapsed.TotalSeconds:0}/{total.TotalSeconds:0} s)", 80);
+            await Task.Delay(1000, ct).ConfigureAwait(false);
+            // A renewed lease may move the guest: follow it.
+            if ((await FindAddressAsync(domain, ct).ConfigureAwait(false)) is { Address: { } newer, Source: var s2 }) { ip = newer; source = s2; }
         }
     }
 
-    /// <summary>The first IPv4 of the domain's DHCP lease, or null.</summary>
-    public async Task<string?> AddressAsync(string domain, CancellationToken ct)
+    /// <summary>The sources tried in order for a guest's IPv4 address (virsh domifaddr --source ...).</summary>
+    public static readonly IReadOnlyList<string> AddressSources = new[] { "lease", "agent", "arp" };
+
+    /// <summary>The guest's first IPv4 address (not loopback) and where it came from: DHCP lease, guest agent, ARP. Null when none knows one yet.</summary>
+    public async Task<(string? Address, string Source)> FindAddressAsync(string domain, CancellationToken ct)
     {
-        var r = await _virsh.RawAsync(ct, "domifaddr", domain, "--source", "lease").ConfigureAwait(false);
-        return r.Success ? Virsh.ParseFirstIPv4(r.StandardOutput) : null;
+        foreach (var source in AddressSources)
+        {
+            var r = await _virsh.RawAsync(ct, "domifaddr", domain, "--source", source).ConfigureAwait(false);
+            if (r.Success && Virsh.ParseFirstIPv4(r.StandardOutput) is { } ip) return (ip, source == "lease" ? "DHCP lease" : source == "agent" ? "guest agent" : "ARP table");
+        }
+        return (null, "");
     }
+
+    /// <summary>The guest's IPv4 address (lease, agent, ARP), or null.</summary>
+    public async Task<string?> AddressAsync(string domain, CancellationToken ct) => (await FindAddressAsync(domain, ct).ConfigureAwait(false)).Address;
 
     /// <summary>domstate's first line; "" when the domain does not exist.</summary>
     public async Task<string> DomStateAsync(string domain, CancellationToken ct)
@@ -323,6 +407,7 @@ public sealed class KvmProvider : EnvironmentProviderBase
 
     public override async Task<SwarmEnvironment> StartAsync(SwarmEnvironment env, ProviderContext context, CancellationToken ct)
     {
+        Use(context);
         var domain = Domain(env);
         var state = await RequireDomainAsync(env, ct).ConfigureAwait(false);
         if (state == "paused") await _virsh.RunAsync(env.Ticket, ct, "resume", domain).ConfigureAwait(false);
@@ -331,14 +416,15 @@ public sealed class KvmProvider : EnvironmentProviderBase
             context.Report("Starting environment", $"{env.Ticket}: starting {domain}", 10);
             await _virsh.RunAsync(env.Ticket, ct, "start", domain).ConfigureAwait(false);
         }
-        var ip = await WaitReadyAsync(env, context, "Starting environment", ct).ConfigureAwait(false);
+        var ip = await WaitReadyAsync(env, context, "Starting environment", noWait: false, ct).ConfigureAwait(false);
         return env.With(status: EnvironmentStatus.Running, address: ip ?? env.Address);
     }
 
     /// <summary>ACPI shutdown, polled until the domain is off; destroyed when that takes longer than the shutdown timeout.</summary>
     public override async Task<SwarmEnvironment> StopAsync(SwarmEnvironment env, ProviderContext context, CancellationToken ct)
     {
-        await StopDomainAsync(env, force: false, context, ct).ConfigureAwait(false);
+        Use(context);
+        await StopDomainAsync(env, force: context.Force, context, ct).ConfigureAwait(false);
         return env.With(status: EnvironmentStatus.Stopped);
     }
 
@@ -378,6 +464,7 @@ public sealed class KvmProvider : EnvironmentProviderBase
 
     public override async Task RemoveAsync(SwarmEnvironment env, RemoveOptions options, ProviderContext context, CancellationToken ct)
     {
+        Use(context);
         context.Report("Removing environment", $"{env.Ticket}: removing domain {env.InstanceId}", 10);
         await DeleteEverythingAsync(env, ct).ConfigureAwait(false);
     }
@@ -401,7 +488,7 @@ public sealed class KvmProvider : EnvironmentProviderBase
             var f = Meta(env, key);
             if (f.Length > 0 && !string.Equals(Path.GetFullPath(f), basePath.Length > 0 ? Path.GetFullPath(basePath) : "", StringComparison.Ordinal)) TryDelete(f);
         }
-        if (Meta(env, "key") is { Length: > 0 } k) { TryDelete(k); TryDelete(k + ".pub"); }
+        if (Meta(env, "key") is { Length: > 0 } k) { TryDelete(k); TryDelete(k + ".pub"); TryDelete(k + ".known_hosts"); TryDelete(k + ".known_hosts.old"); }
         if (Meta(env, "overlay").Length > 0) await _virsh.RawAsync(ct, "pool-refresh", _options.PoolName).ConfigureAwait(false);
     }
 
@@ -417,11 +504,26 @@ public sealed class KvmProvider : EnvironmentProviderBase
     public override async Task<string> CheckpointAsync(SwarmEnvironment env, string name, ProviderContext context, CancellationToken ct)
     {
         Names.Checkpoint(name);
+        Use(context);
         var domain = Domain(env);
         await RequireDomainAsync(env, ct).ConfigureAwait(false);
+        await RequireInternalSnapshotsAsync(env, ct).ConfigureAwait(false);
         context.Report("Checkpoint", $"{env.Ticket}: internal snapshot {name} of {domain}", 10);
         await _virsh.RunAsync(env.Ticket, ct, "snapshot-create-as", domain, name, "SwarmPS checkpoint of " + env.Ticket, "--atomic").ConfigureAwait(false);
         return name;
+    }
+
+    /// <summary>
+    /// Internal snapshots need every writable disk in qcow2 and no UEFI (pflash) firmware; the provider's own
+    /// domains always qualify, but a domain changed by hand (or an image needing UEFI) is refused up front
+    /// with CapabilityNotSupported instead of a half-made snapshot.
+    /// </summary>
+    private async Task RequireInternalSnapshotsAsync(SwarmEnvironment env, CancellationToken ct)
+    {
+        var xml = await _virsh.RunAsync(env.Ticket, ct, "dumpxml", "--inactive", Domain(env)).ConfigureAwait(false);
+        if (KvmDomainXml.InternalSnapshotBlocker(xml) is { } why)
+            throw new SwarmException(ErrorIds.CapabilityNotSupported, SwarmErrorKind.NotSupported,
+                $"'{env.Ticket}': domain {Domain(env)} cannot take internal snapshots: {why}. Checkpoints of this environment are not supported.", env.Ticket);
     }
 
     /// <summary>Reverts to the snapshot; the domain ends in the state it had before (running stays running, off stays off).</summary>
@@ -435,12 +537,40 @@ public sealed class KvmProvider : EnvironmentProviderBase
             throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound, $"Domain {domain} has no snapshot '{reference}'. 'swarmps repair' reconciles checkpoints.", env.Ticket);
         var running = Virsh.MapState(before) == EnvironmentStatus.Running;
         context.Report("Restore", $"{env.Ticket}: reverting {domain} to {reference}", 10);
-        if (running) await _virsh.RunAsync(env.Ticket, ct, "snapshot-revert", domain, reference, "--running").ConfigureAwait(false);
+        Use(context);
+        if (running)
+        {
+            await _virsh.RunAsync(env.Ticket, ct, "snapshot-revert", domain, reference, "--running").ConfigureAwait(false);
+            await AfterRunningRevertAsync(env, context, ct).ConfigureAwait(false);
+        }
         else
         {
             await _virsh.RunAsync(env.Ticket, ct, "snapshot-revert", domain, reference).ConfigureAwait(false);
             if (await DomStateAsync(domain, ct).ConfigureAwait(false) is not ("shut off" or "")) await _virsh.RawAsync(ct, "destroy", domain).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A running revert restarts QEMU (a new tap device on the bridge; with STP on it forwards only after a
+    /// few seconds) and rewinds the guest clock. When the environment had SSH: wait until SSH answers again
+    /// (at most the readiness timeout), then step the guest clock to the host's. Neither failing fails the
+    /// restore: the disk and memory are reverted either way; the progress says what did not come back.
+    /// </summary>
+    private async Task AfterRunningRevertAsync(SwarmEnvironment env, ProviderContext context, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(env.Address) || Meta(env, "key").Length == 0 || !File.Exists(Meta(env, "key"))) return;
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < _options.ReadinessTimeout)
+        {
+            var ip = await AddressAsync(Domain(env), ct).ConfigureAwait(false) ?? env.Address;
+            var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+            var r = await _virsh.ToolAsync("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), ip,
+                $"date -u -s @{now} >/dev/null 2>&1 || true", 5, KnownHosts(env), env.InstanceId), ct, null, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            if (r.Success) return;
+            context.Report("Restore", $"{env.Ticket}: waiting for SSH at {ip} after the revert ({sw.Elapsed.TotalSeconds:0} s)", 60);
+            await Task.Delay(500, ct).ConfigureAwait(false);
+        }
+        context.Report("Restore", $"{env.Ticket}: reverted, but SSH did not answer within {_options.ReadinessTimeout.TotalSeconds:0} s", 100);
     }
 
     public override async Task<IReadOnlyList<string>> ListCheckpointsAsync(SwarmEnvironment env, CancellationToken ct)
@@ -465,23 +595,31 @@ public sealed class KvmProvider : EnvironmentProviderBase
 
     // ------------------------------------------------------------------ access
 
+    /// <summary>Host (the live address: lease, agent, ARP; else the one recorded at readiness), port 22, user, key path.</summary>
     public override async Task<SwarmConnection> GetConnectionAsync(SwarmEnvironment env, CancellationToken ct)
     {
         var ip = env.InstanceId is null ? null : await AddressAsync(env.InstanceId, ct).ConfigureAwait(false);
         return new SwarmConnection
         {
             Ticket = env.Ticket, Provider = Name, Host = ip ?? (string.IsNullOrEmpty(env.Address) ? null : env.Address), Port = 22,
-            User = Meta(env, "user"), KeyPath = Meta(env, "key"),
+            User = Meta(env, "user"), KeyPath = Meta(env, "key"), KnownHostsPath = KnownHosts(env), HostKeyAlias = env.InstanceId,
         };
     }
 
+    /// <summary>ssh with the environment's key; every argv element single-quoted for the remote shell; SWARM_* set on the remote command line.</summary>
     public override async Task<SwarmExecResult> ExecAsync(SwarmEnvironment env, IReadOnlyList<string> command, string? standardInput, ProviderContext context, CancellationToken ct)
     {
+        Use(context);
         var host = await RequireHostAsync(env, ct).ConfigureAwait(false);
-        var r = await _runner.RunAsync(new ProcessSpec("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), host, command, EnvironmentVariables.For(env)))
+        var r = await _runner.RunAsync(new ProcessSpec("ssh", SshArguments(env, host, command, EnvironmentVariables.For(env)))
         {
             StandardInput = standardInput,
         }, ct).ConfigureAwait(false);
+        // ssh itself exits 255 when it cannot connect or log in: that is no result of the command.
+        if (r.ExitCode == 255 && (r.StandardError.StartsWith("ssh:", StringComparison.Ordinal) || r.StandardError.Contains("Permission denied (", StringComparison.Ordinal) ||
+                                  r.StandardError.Contains("Host key verification failed", StringComparison.Ordinal)))
+            throw new SwarmException(ErrorIds.SshFailed, SwarmErrorKind.OperationFailed,
+                $"'{env.Ticket}': ssh {Meta(env, "user")}@{host} failed: {Virsh.FirstError(r)}. Is the VM up ('swarmps env start {env.Ticket}')?", env.Ticket);
         return new SwarmExecResult { Ticket = env.Ticket, ExitCode = r.ExitCode, StandardOutput = r.StandardOutput, StandardError = r.StandardError };
     }
 
@@ -492,15 +630,87 @@ public sealed class KvmProvider : EnvironmentProviderBase
             $"'{env.Ticket}' has no IP address (domain {env.InstanceId} has no DHCP lease on '{_options.Network}'). Is it running? 'swarmps env start {env.Ticket}'.", env.Ticket);
     }
 
-    /// <summary>ssh to the address recorded at readiness; the agent's variables are set on the remote command line.</summary>
+    /// <summary>
+    /// The argv of an interactive ssh session into the environment (<c>swarmps env ssh</c>, Enter-SwarmEnvironment):
+    /// a login shell with a terminal, the environment's key and known_hosts.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> InteractiveSshArgumentsAsync(SwarmEnvironment env, CancellationToken ct)
+    {
+        var host = await RequireHostAsync(env, ct).ConfigureAwait(false);
+        return KvmSsh.InteractiveArguments(Meta(env, "key"), Meta(env, "user"), host, KnownHosts(env), env.InstanceId);
+    }
+
+    /// <summary>Where an agent's prompt is copied inside the guest (the agent's SWARM_PROMPT_FILE there).</summary>
+    public static string GuestPromptPath(string user, string agentId, string run) =>
+        $"/tmp/swarmps-{user}/prompts/{agentId}-{run}.txt";
+
+    /// <summary>
+    /// An agent on a VM is the local process <c>ssh ... -- 'remote command'</c> to the address recorded at
+    /// readiness. The prompt file is a host path the guest cannot read, so the plan asks for the prompt on
+    /// ssh's stdin (<see cref="AgentLaunchPlan.PromptOnStandardInput"/>): the remote command first copies it
+    /// into a private file in the guest, then runs the agent with every argv element single-quoted, the
+    /// host prompt path replaced by the guest one, SWARM_* variables set, and stdin = the prompt only when
+    /// the profile delivers it on stdin (else /dev/null).
+    /// </summary>
     public override AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables)
     {
         if (string.IsNullOrEmpty(env.Address))
-            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no recorded IP address; start it (with readiness) first.", env.Ticket);
+            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no recorded IP address; start it (with readiness, without --no-wait) first: 'swarmps env start {env.Ticket}'.", env.Ticket);
         var vars = new Dictionary<string, string>(EnvironmentVariables.For(env), StringComparer.Ordinal);
         foreach (var (k, v) in variables) vars[k] = v;
-        return new AgentLaunchPlan("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), env.Address, argv, vars), null, new Dictionary<string, string>());
+        var user = Meta(env, "user");
+        var hostPrompt = vars.GetValueOrDefault("SWARM_PROMPT_FILE");
+        var guestPrompt = GuestPromptPath(user, Safe(vars.GetValueOrDefault("SWARM_AGENT_ID") ?? "agent"), Safe(vars.GetValueOrDefault("SWARM_AGENT_RUN") ?? "1"));
+        var remoteArgv = argv.Select(a => hostPrompt is not null && a == hostPrompt ? guestPrompt : a).ToList();
+        if (hostPrompt is not null) vars["SWARM_PROMPT_FILE"] = guestPrompt;
+        var stdinToAgent = vars.GetValueOrDefault(PromptDeliveryVariable) == "stdin";
+        vars.Remove(PromptDeliveryVariable);
+        var dir = guestPrompt[..guestPrompt.LastIndexOf('/')];
+        // The variables go through env(1) ("NAME=v cmd" after && would be fine, but env also covers argv[0] lookups
+        // consistently). $$ is the remote sh, which stays the agent's parent: the pid file names the root of the
+        // agent's process tree (StopAgentAsync), and when the agent ends by itself the sh deletes the prompt copy
+        // and the pid file, then exits with the agent's exit code.
+        var q = KvmSsh.Quote(guestPrompt);
+        var pid = KvmSsh.Quote(GuestPidPath(guestPrompt));
+        var remote = "umask 077 && mkdir -p " + KvmSsh.Quote(dir) + " && cat > " + q + " && echo $$ > " + pid +
+                     " && { env " + KvmSsh.RemoteCommand(remoteArgv, vars) + " < " + (stdinToAgent ? q : "/dev/null") +
+                     "; rc=$?; rm -f " + q + " " + pid + "; exit $rc; }";
+        return new AgentLaunchPlan("ssh", KvmSsh.Arguments(Meta(env, "key"), user, env.Address, remote, 10, KnownHosts(env), env.InstanceId), null, new Dictionary<string, string>())
+        {
+            PromptOnStandardInput = true,
+        };
     }
+
+    private static string GuestPidPath(string guestPrompt) => guestPrompt[..^".txt".Length] + ".pid";
+
+    /// <summary>
+    /// Stops an agent inside the guest: TERM to the pid the launch recorded (and its children), KILL after
+    /// 2 s, then the prompt copy and pid file are deleted. Killing the local ssh client alone would leave the
+    /// remote process running (no terminal, so no hangup). Unreachable VMs: nothing to do here (the caller
+    /// still stops the local process).
+    /// </summary>
+    public override async Task StopAgentAsync(SwarmEnvironment env, string agentId, int run, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(env.Address) || Meta(env, "key").Length == 0) return;
+        var prompt = GuestPromptPath(Meta(env, "user"), Safe(agentId), run.ToString(CultureInfo.InvariantCulture));
+        // The agent's process tree from /proc (busybox and GNU alike): TERM, up to 2 s, then KILL the same pids.
+        const string script =
+            "p=$(cat \"$1\" 2>/dev/null); " +
+            "if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null; then " +
+            "pids=$(awk '$1==\"PPid:\"{n=split(FILENAME,a,\"/\"); print a[3], $2}' /proc/[0-9]*/status 2>/dev/null | " +
+            "awk -v root=\"$p\" '{par[$1]=$2} END{n=1; q[1]=root; out=root; for(i=1;i<=n;i++) for(c in par) if(par[c]==q[i]) {q[++n]=c; out=out\" \"c} print out}'); " +
+            "kill -TERM $pids 2>/dev/null; i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL $pids 2>/dev/null; " +
+            "fi; rm -f \"$1\" \"$2\"";
+        var host = await AddressAsync(Domain(env), ct).ConfigureAwait(false) ?? env.Address;
+        var r = await _virsh.ToolAsync("ssh", SshArguments(env, host, new[] { "sh", "-c", script, "sh", GuestPidPath(prompt), prompt }, null, 5), ct, null, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        if (r.ExitCode == 255)
+            throw new SwarmException(ErrorIds.SshFailed, SwarmErrorKind.OperationFailed, $"'{env.Ticket}': could not reach {host} to stop agent {agentId} there: {Virsh.FirstError(r)}", env.Ticket);
+    }
+
+    /// <summary>The variable AgentService sets to the profile's prompt delivery (argument, stdin, file); providers that copy the prompt read it.</summary>
+    public const string PromptDeliveryVariable = "SWARM_PROMPT_DELIVERY";
+
+    private static string Safe(string s) => new(s.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray());
 
     // ------------------------------------------------------------------ repair
 

@@ -89,7 +89,9 @@ public sealed class Virsh
             var addr = f[i + 1];
             var slash = addr.IndexOf('/');
             if (slash >= 0) addr = addr[..slash];
-            if (System.Net.IPAddress.TryParse(addr, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) return addr;
+            // The guest agent also reports lo (127.0.0.1); link-local addresses are no way in either.
+            if (System.Net.IPAddress.TryParse(addr, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork &&
+                !System.Net.IPAddress.IsLoopback(ip) && !addr.StartsWith("169.254.", StringComparison.Ordinal)) return addr;
         }
         return null;
     }
