@@ -57,7 +57,10 @@ public sealed class TartFixture : IProviderFixture
     {
         // The failing config: tart ip never finds an address, so create fails after clone, set and run.
         var provider = ReferenceEquals(config, _failing) ? NewProvider(noIp: true) : (IEnvironmentProvider)Provider;
-        return new SwarmService(Home, config ?? new SwarmConfig(), new ProviderCatalog(new[] { provider }, provider.Name));
+        // The fake VMs take nothing from this host; with the real base's 8 GiB each, three of them would
+        // trip the host memory check first (HostResourcesTests covers that check).
+        return new SwarmService(Home, config ?? new SwarmConfig { Host = new HostConfig { CpuOvercommit = null, MemoryOvercommit = null } },
+            new ProviderCatalog(new[] { provider }, provider.Name));
     }
 
     public NewEnvironmentRequest Request(string ticket) => new() { Ticket = ticket, Provider = TartProvider.ProviderName, Image = ImageName };
