@@ -111,7 +111,7 @@ public sealed class AgentService
                 ["SWARM_AGENT_RUN"] = agent.Run.ToString(CultureInfo.InvariantCulture),
                 ["SWARM_PROMPT_FILE"] = promptFile,
                 // Providers that copy the prompt elsewhere (kvm: into the guest) need to know how it is delivered.
-                [Providers.Kvm.KvmProvider.PromptDeliveryVariable] = profile.PromptDelivery.ToString().ToLowerInvariant(),
+                [Providers.SshVmProvider.PromptDeliveryVariable] = profile.PromptDelivery.ToString().ToLowerInvariant(),
             };
             var plan = _swarm.Providers.Get(env.Provider).PlanAgentLaunch(env, argv, variables);
             _swarm.Registry.UpsertAgentRun(new SwarmAgentRun { AgentId = agent.Id, Run = agent.Run, Status = AgentStatus.Starting, StartedAt = started, SessionId = agent.SessionId });

@@ -14,7 +14,7 @@ namespace SwarmPS.Core.Providers.Tart;
 /// stopped VM cloned to <c>&lt;vm&gt;--cp-&lt;name&gt;</c> (no memory), and a restore swaps that clone back in.
 /// VMs are named <c>swarm-&lt;homeId&gt;-&lt;ticket&gt;</c> (Tart has no labels; the home id keeps homes apart).
 /// </summary>
-public sealed class TartProvider : EnvironmentProviderBase
+public sealed class TartProvider : SshVmProvider
 {
     public const string ProviderName = "tart";
     public const string CheckpointSeparator = "--cp-";
@@ -22,14 +22,13 @@ public sealed class TartProvider : EnvironmentProviderBase
 
     private readonly TartOptions _options;
     private readonly TartCli _tart;
-    private readonly ISshProbe _probe;
     private readonly IDetachedLauncher _launcher;
 
-    public TartProvider(TartOptions? options = null, ISshProbe? sshProbe = null, ProcessRunner? runner = null, IDetachedLauncher? launcher = null)
+    /// <param name="runner">Runs tart (ssh runs through the default runner).</param>
+    public TartProvider(TartOptions? options = null, ISshProbe? sshProbe = null, ProcessRunner? runner = null, IDetachedLauncher? launcher = null) : base(null, sshProbe)
     {
         _options = options ?? TartOptions.FromEnvironment();
         _tart = new TartCli(_options, runner);
-        _probe = sshProbe ?? SshProbe.Default;
         _launcher = launcher ?? DetachedLauncher.ForCurrentPlatform();
     }
 
@@ -66,7 +65,12 @@ public sealed class TartProvider : EnvironmentProviderBase
     public static string KeyPath(SwarmHome home) => Path.Combine(home.Path, "tart", "keys", "id_ed25519");
 
     private static string Vm(SwarmEnvironment env) => env.InstanceId ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no VM name recorded.", env.Ticket);
-    private static string Meta(SwarmEnvironment env, string key) => env.Metadata.GetValueOrDefault(key) ?? "";
+
+    /// <summary>
+    /// The key is one per home, so the guest host keys are kept per environment in its run folder (removed with it):
+    /// a VM cloned again under the same name from another base does not meet an old host key.
+    /// </summary>
+    protected override string KnownHosts(SwarmEnvironment env) => Meta(env, "runDir") is { Length: > 0 } d ? Path.Combine(d, "known_hosts") : base.KnownHosts(env);
 
     // ------------------------------------------------------------------ create
 
@@ -178,7 +182,7 @@ public sealed class TartProvider : EnvironmentProviderBase
                 $"'{env.Ticket}': Tart VM {vm} got no IP address within {seconds} s ({TartCli.FirstError(ipResult)}). " +
                 $"Check: 'tart ip {vm} --resolver arp'; the run log {Path.Combine(runDir, DetachedProcess.StderrFileName)}; that the guest has finished booting.", env.Ticket);
         var ip = ipResult.StandardOutput.Trim();
-        await VmAccess.WaitForSshAsync(_probe, Meta(env, "key"), Meta(env, "user"), ip, _options.SshTimeout, _options.PollInterval,
+        await VmAccess.WaitForSshAsync(c => ProbeSshAsync(env, ip, c), _options.SshTimeout, _options.PollInterval,
             error => $"'{env.Ticket}': Tart VM {vm} has {ip}, but 'ssh {Meta(env, "user")}@{ip}' with key {Meta(env, "key")} did not work within {_options.SshTimeout.TotalSeconds:0} s (last error: {error}). " +
                      $"Check: Remote Login is on in the base VM and {Meta(env, "key")}.pub is in ~{Meta(env, "user")}/.ssh/authorized_keys there (see 'swarmps image register --provider tart').",
             env.Ticket, elapsed => context?.Report(activity, $"{env.Ticket}: waiting for SSH at {ip} ({elapsed.TotalSeconds:0} s)", 75), ct).ConfigureAwait(false);
@@ -357,31 +361,13 @@ public sealed class TartProvider : EnvironmentProviderBase
     public override async Task<SwarmConnection> GetConnectionAsync(SwarmEnvironment env, CancellationToken ct)
     {
         var ip = await AddressAsync(env, ct).ConfigureAwait(false);
-        return new SwarmConnection
-        {
-            Ticket = env.Ticket, Provider = Name, Host = ip ?? (string.IsNullOrEmpty(env.Address) ? null : env.Address), Port = 22,
-            User = Meta(env, "user"), KeyPath = Meta(env, "key"),
-        };
+        return SshConnection(env, ip);
     }
 
-    public override async Task<SwarmExecResult> ExecAsync(SwarmEnvironment env, IReadOnlyList<string> command, string? standardInput, ProviderContext context, CancellationToken ct)
+    protected override async Task<string> RequireHostAsync(SwarmEnvironment env, CancellationToken ct)
     {
         var c = await GetConnectionAsync(env, ct).ConfigureAwait(false);
-        var host = c.Host ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no IP address (Tart VM {env.InstanceId}). Is it running? 'swarmps env start {env.Ticket}'.", env.Ticket);
-        var r = await ProcessRunner.Default.RunAsync(new ProcessSpec("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), host, command, EnvironmentVariables.For(env)))
-        {
-            StandardInput = standardInput,
-        }, ct).ConfigureAwait(false);
-        return new SwarmExecResult { Ticket = env.Ticket, ExitCode = r.ExitCode, StandardOutput = r.StandardOutput, StandardError = r.StandardError };
-    }
-
-    public override AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables)
-    {
-        if (string.IsNullOrEmpty(env.Address))
-            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no recorded IP address; start it (with readiness) first.", env.Ticket);
-        var vars = new Dictionary<string, string>(EnvironmentVariables.For(env), StringComparer.Ordinal);
-        foreach (var (k, v) in variables) vars[k] = v;
-        return new AgentLaunchPlan("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), env.Address, argv, vars), null, new Dictionary<string, string>());
+        return c.Host ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no IP address (Tart VM {env.InstanceId}). Is it running? 'swarmps env start {env.Ticket}'.", env.Ticket);
     }
 
     // ------------------------------------------------------------------ repair
