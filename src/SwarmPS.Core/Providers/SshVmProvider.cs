@@ -1,6 +1,7 @@
 using System.Globalization;
 using SwarmPS.Core.Processes;
 using SwarmPS.Core.Providers.Kvm;
+using SwarmPS.Core.Registry;
 
 namespace SwarmPS.Core.Providers;
 
@@ -26,6 +27,26 @@ public abstract class SshVmProvider : EnvironmentProviderBase
 
     protected ProcessRunner SshRunner { get; }
     protected ISshProbe Probe { get; }
+
+    /// <summary>
+    /// The registered base image a request names (<c>--image</c>, or a base ref other than HEAD), which must be one
+    /// of <paramref name="provider"/>'s. <paramref name="what"/> names it in the error ("base image", "base VHDX");
+    /// <paramref name="noneHint"/> stands in for the list when none is registered.
+    /// </summary>
+    protected static SwarmBaseImage RequireBaseImage(NewEnvironmentRequest request, ProviderContext context, string provider, string ticket, string what, string noneHint)
+    {
+        var imageName = request.Image ?? (request.BaseRef is { Length: > 0 } b && b != "HEAD" ? b : null);
+        if (string.IsNullOrWhiteSpace(imageName))
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
+                $"The {provider} provider needs a {what}: pass --image / -Image. Registered: {string.Join(", ", context.Registry.ListBaseImages(provider).Select(i => i.Name)) switch { "" => noneHint, var s => s }}.", ticket);
+        var image = context.Registry.RequireBaseImage(imageName);
+        if (!string.Equals(image.Provider, provider, StringComparison.OrdinalIgnoreCase))
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Base image '{image.Name}' is a {image.Provider} image, not a {provider} one.", ticket);
+        return image;
+    }
+
+    /// <summary><c>swarm-&lt;homeId&gt;-&lt;ticket&gt;</c>: the name of a ticket's VM (libvirt domain, Hyper-V VM, Tart VM) in a home.</summary>
+    public static string InstanceName(SwarmHome home, string ticket) => $"{KvmProvider.DomainPrefix}{KvmProvider.HomeId(home)}-{ticket.ToLowerInvariant()}";
 
     protected static string Meta(SwarmEnvironment env, string key) => env.Metadata.GetValueOrDefault(key) ?? "";
 

@@ -46,7 +46,7 @@ public sealed class HyperVProvider : SshVmProvider
 
     // ------------------------------------------------------------------ naming
 
-    public static string VmName(SwarmHome home, string ticket) => $"{KvmProvider.DomainPrefix}{KvmProvider.HomeId(home)}-{ticket.ToLowerInvariant()}";
+    public static string VmName(SwarmHome home, string ticket) => InstanceName(home, ticket);
     public string VmRoot(SwarmHome home) => Path.GetFullPath(_options.VmDirectory ?? Path.Combine(home.Path, "hyperv", "vms"));
     private static string KeyDirectory(SwarmHome home) => Path.Combine(home.Path, "hyperv", "keys");
     /// <summary>What Notes carries, so repair only ever touches VMs of this home.</summary>
@@ -60,13 +60,7 @@ public sealed class HyperVProvider : SshVmProvider
     {
         var ticket = Names.Ticket(request.Ticket);
         _ = Hv; // unavailable: say so before anything else
-        var imageName = request.Image ?? (request.BaseRef is { Length: > 0 } b && b != "HEAD" ? b : null);
-        if (string.IsNullOrWhiteSpace(imageName))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
-                $"The hyperv provider needs a base VHDX: pass --image / -Image. Registered: {string.Join(", ", context.Registry.ListBaseImages(ProviderName).Select(i => i.Name)) switch { "" => "(none; 'swarmps image register NAME --provider hyperv --path base.vhdx')", var s => s }}.", ticket);
-        var image = context.Registry.RequireBaseImage(imageName);
-        if (!string.Equals(image.Provider, ProviderName, StringComparison.OrdinalIgnoreCase))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Base image '{image.Name}' is a {image.Provider} image, not a hyperv one.", ticket);
+        var image = RequireBaseImage(request, context, ProviderName, ticket, "base VHDX", "(none; 'swarmps image register NAME --provider hyperv --path base.vhdx')");
         if (!File.Exists(image.Path))
             throw new SwarmException(SwarmRegistry.ImageNotFound, SwarmErrorKind.NotFound, $"The base VHDX of image '{image.Name}' ({image.Path}) does not exist.", ticket);
         var cpus = request.Cpus ?? (image.Cpus > 0 ? image.Cpus : _options.DefaultCpus);
@@ -468,7 +462,4 @@ public sealed class HyperVProvider : SshVmProvider
         }
         return items;
     }
-
-    private SwarmRepairItem Item(RepairIssueKind kind, string? ticket, string? path, string description, string action, bool fixedIt) =>
-        new() { Kind = kind, Provider = Name, Ticket = ticket, Path = path, Description = description, Action = action, Fixed = fixedIt };
 }

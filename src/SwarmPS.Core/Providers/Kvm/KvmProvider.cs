@@ -93,7 +93,7 @@ public sealed class KvmProvider : SshVmProvider
     public static string HomeId(SwarmHome home) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(home.Path))))[..8].ToLowerInvariant();
 
-    public static string DomainName(SwarmHome home, string ticket) => $"{DomainPrefix}{HomeId(home)}-{ticket.ToLowerInvariant()}";
+    public static string DomainName(SwarmHome home, string ticket) => InstanceName(home, ticket);
 
     private static string KeyDirectory(SwarmHome home) => Path.Combine(home.Path, "kvm", "keys");
 
@@ -170,13 +170,7 @@ public sealed class KvmProvider : SshVmProvider
     public override Task<SwarmEnvironment> PrepareAsync(NewEnvironmentRequest request, ProviderContext context, CancellationToken ct)
     {
         var ticket = Names.Ticket(request.Ticket);
-        var imageName = request.Image ?? (request.BaseRef is { Length: > 0 } b && b != "HEAD" ? b : null);
-        if (string.IsNullOrWhiteSpace(imageName))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
-                $"The kvm provider needs a base image: pass --image / -Image. Registered: {string.Join(", ", context.Registry.ListBaseImages(ProviderName).Select(i => i.Name)) switch { "" => "(none)", var s => s }}.", ticket);
-        var image = context.Registry.RequireBaseImage(imageName);
-        if (!string.Equals(image.Provider, ProviderName, StringComparison.OrdinalIgnoreCase))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Base image '{image.Name}' is a {image.Provider} image, not a kvm one.", ticket);
+        var image = RequireBaseImage(request, context, ProviderName, ticket, "base image", "(none)");
         if (!File.Exists(image.Path))
             throw new SwarmException(ErrorIds.ImageNotFound, SwarmErrorKind.NotFound, $"The file of base image '{image.Name}' ({image.Path}) does not exist.", ticket);
         Use(context);
@@ -678,7 +672,4 @@ public sealed class KvmProvider : SshVmProvider
         };
         return env.With(metadata: meta);
     }
-
-    private SwarmRepairItem Item(RepairIssueKind kind, string? ticket, string? path, string description, string action, bool fixedIt) =>
-        new() { Kind = kind, Provider = Name, Ticket = ticket, Path = path, Description = description, Action = action, Fixed = fixedIt };
 }

@@ -58,7 +58,7 @@ public sealed class TartProvider : SshVmProvider
 
     // ------------------------------------------------------------------ naming
 
-    public static string VmName(SwarmHome home, string ticket) => $"{KvmProvider.DomainPrefix}{KvmProvider.HomeId(home)}-{ticket.ToLowerInvariant()}";
+    public static string VmName(SwarmHome home, string ticket) => InstanceName(home, ticket);
     public static string CheckpointVm(string vm, string checkpoint) => vm + CheckpointSeparator + checkpoint;
     private static string RunDirectory(SwarmHome home, string vm) => Path.Combine(home.Path, "tart", "run", vm);
     /// <summary>One key per home: Tart guests have no cloud-init, so the key is authorized once in the base VM.</summary>
@@ -77,13 +77,7 @@ public sealed class TartProvider : SshVmProvider
     public override Task<SwarmEnvironment> PrepareAsync(NewEnvironmentRequest request, ProviderContext context, CancellationToken ct)
     {
         var ticket = Names.Ticket(request.Ticket);
-        var imageName = request.Image ?? (request.BaseRef is { Length: > 0 } b && b != "HEAD" ? b : null);
-        if (string.IsNullOrWhiteSpace(imageName))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
-                $"The tart provider needs a base VM: pass --image / -Image. Registered: {string.Join(", ", context.Registry.ListBaseImages(ProviderName).Select(i => i.Name)) switch { "" => "(none; 'swarmps image register NAME --provider tart --path <tart VM name>')", var s => s }}.", ticket);
-        var image = context.Registry.RequireBaseImage(imageName);
-        if (!string.Equals(image.Provider, ProviderName, StringComparison.OrdinalIgnoreCase))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Base image '{image.Name}' is a {image.Provider} image, not a tart one.", ticket);
+        var image = RequireBaseImage(request, context, ProviderName, ticket, "base VM", "(none; 'swarmps image register NAME --provider tart --path <tart VM name>')");
         var cpus = request.Cpus ?? (image.Cpus > 0 ? image.Cpus : 2);
         var memory = request.MemoryMb ?? (image.MemoryMb > 0 ? image.MemoryMb : 4096);
         if (cpus is < 1 or > 64) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"--cpus must be 1-64 (got {cpus}).", ticket);
@@ -428,7 +422,4 @@ public sealed class TartProvider : SshVmProvider
         }
         return items;
     }
-
-    private SwarmRepairItem Item(RepairIssueKind kind, string? ticket, string? path, string description, string action, bool fixedIt) =>
-        new() { Kind = kind, Provider = Name, Ticket = ticket, Path = path, Description = description, Action = action, Fixed = fixedIt };
 }
