@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using FluentAssertions;
 using SwarmPS.Cli.Tests.Infrastructure;
+using SwarmPS.Tests.Support;
 using Xunit;
 
 namespace SwarmPS.Cli.Tests;

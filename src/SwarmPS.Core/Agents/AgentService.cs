@@ -146,8 +146,8 @@ public sealed class AgentService
             ["SWARM_AGENT_ID"] = agent.Id,
             ["SWARM_AGENT_RUN"] = agent.Run.ToString(CultureInfo.InvariantCulture),
             ["SWARM_PROMPT_FILE"] = promptFile,
-            // Providers that copy the prompt elsewhere (kvm: into the guest) need to know how it is delivered.
-            [Providers.Kvm.KvmProvider.PromptDeliveryVariable] = profile.PromptDelivery.ToString().ToLowerInvariant(),
+            // Providers that copy the prompt elsewhere (kvm, hyperv, tart: into the guest) need to know how it is delivered.
+            [Providers.SshVmProvider.PromptDeliveryVariable] = profile.PromptDelivery.ToString().ToLowerInvariant(),
         };
         var plan = _swarm.Providers.Get(env.Provider).PlanAgentLaunch(env, argv, variables);
         return new DetachedProcessSpec(plan.FileName, plan.Arguments, runDir)

@@ -184,6 +184,10 @@ public abstract class EnvironmentProviderBase : IEnvironmentProvider
     public virtual ProviderCapabilities CapabilitiesOf(SwarmEnvironment env) => Capabilities;
     public virtual Task StopAgentAsync(SwarmEnvironment env, string agentId, int run, CancellationToken ct) => Task.CompletedTask;
 
+    /// <summary>One finding of <see cref="RepairAsync"/>, attributed to this provider.</summary>
+    protected SwarmRepairItem Item(RepairIssueKind kind, string? ticket, string? path, string description, string action, bool fixedIt) =>
+        new() { Kind = kind, Provider = Name, Ticket = ticket, Path = path, Description = description, Action = action, Fixed = fixedIt };
+
     /// <summary>The error for a capability this provider lacks. It names the capability and the provider.</summary>
     public SwarmException Unsupported(ProviderCapabilities capability, string? ticket) =>
         new(ErrorIds.CapabilityNotSupported, SwarmErrorKind.NotSupported,

@@ -18,7 +18,7 @@ public sealed record InteractivePlan(InteractiveKind Kind, string FileName, IRea
     IReadOnlyDictionary<string, string> Environment, string Description);
 
 /// <summary>
-/// Builds the interactive session of an environment, generically over providers: kvm through ssh,
+/// Builds the interactive session of an environment, generically over providers: the SSH VM providers (kvm, hyperv, tart) through ssh,
 /// docker through the provider's own exec plan (with a terminal), worktree as a local shell in the worktree
 /// (SWARM_* set). Nothing is run here; the CLI and the cmdlet start the process with the terminal attached.
 /// </summary>
@@ -33,11 +33,11 @@ public static class InteractiveSession
         var provider = service.Providers.Get(env.Provider);
         switch (provider)
         {
-            case KvmProvider kvm:
+            case SshVmProvider vm:
             {
-                var args = await kvm.InteractiveSshArgumentsAsync(env, ct).ConfigureAwait(false);
+                var args = await vm.InteractiveSshArgumentsAsync(env, ct).ConfigureAwait(false);
                 return new InteractivePlan(InteractiveKind.Ssh, "ssh", args, null, new Dictionary<string, string>(),
-                    $"ssh {args[^1]} ({env.Ticket}, domain {env.InstanceId})");
+                    $"ssh {args[^1]} ({env.Ticket}, {(vm is KvmProvider ? "domain" : "VM")} {env.InstanceId})");
             }
             case Worktree.WorktreeProvider:
             {

@@ -4,14 +4,21 @@ using SwarmPS.Core.Providers.Kvm;
 namespace SwarmPS.Core.Providers;
 
 /// <summary>
-/// "Can I log in to this guest yet?" The seam VM providers (Hyper-V, Tart) call after the guest has an
-/// address; tests substitute a probe that needs no real sshd. The default runs
+/// "Can I log in to this guest yet?" The seam the SSH VM providers (kvm, hyperv, tart) call after the guest has
+/// an address; tests substitute a probe that needs no real sshd. The default runs
 /// <c>ssh ... user@host -- 'true'</c> with the argv of <see cref="KvmSsh"/> (key-only, never prompting).
 /// </summary>
 public interface ISshProbe
 {
-    /// <summary>Null when the login worked; otherwise the first error line (for the timeout message).</summary>
+    /// <summary>Null when the login worked; otherwise the first error line (for the timeout message). No host key is kept.</summary>
     Task<string?> ProbeAsync(string keyPath, string user, string host, CancellationToken ct);
+
+    /// <summary>
+    /// The same with the environment's known_hosts (the guest's host key is recorded at the first login, keyed by
+    /// <paramref name="hostKeyAlias"/>, and checked afterwards). Probes that need no sshd may ignore it.
+    /// </summary>
+    Task<string?> ProbeAsync(string keyPath, string user, string host, string? knownHostsPath, string? hostKeyAlias, CancellationToken ct) =>
+        ProbeAsync(keyPath, user, host, ct);
 }
 
 /// <summary>The real probe: one ssh process with a short connect timeout.</summary>
@@ -21,16 +28,21 @@ public sealed class SshProbe : ISshProbe
     public SshProbe(ProcessRunner? runner = null) => _runner = runner ?? ProcessRunner.Default;
     public static SshProbe Default { get; } = new();
 
-    public async Task<string?> ProbeAsync(string keyPath, string user, string host, CancellationToken ct)
+    public Task<string?> ProbeAsync(string keyPath, string user, string host, CancellationToken ct) =>
+        ProbeAsync(keyPath, user, host, null, null, ct);
+
+    public async Task<string?> ProbeAsync(string keyPath, string user, string host, string? knownHostsPath, string? hostKeyAlias, CancellationToken ct)
     {
-        var r = await _runner.RunAsync(new ProcessSpec("ssh", KvmSsh.Arguments(keyPath, user, host, new[] { "true" }, null, 3)) { Timeout = TimeSpan.FromSeconds(15) }, ct).ConfigureAwait(false);
+        var r = await _runner.RunAsync(new ProcessSpec("ssh", KvmSsh.Arguments(keyPath, user, host, new[] { "true" }, null, 5, knownHostsPath, hostKeyAlias))
+        {
+            Environment = Virsh.CLocale, Timeout = TimeSpan.FromSeconds(30),
+        }, ct).ConfigureAwait(false);
         return r.Success ? null : Virsh.FirstError(r);
     }
 }
 
 /// <summary>
-/// SSH keys and readiness shared by the VM providers that are not KVM (the KVM provider keeps its own
-/// copies while another branch reworks them; this file is the generalised form, to be merged with them).
+/// SSH keys, the readiness wait for a login and file clean-up shared by the SSH VM providers (kvm, hyperv, tart).
 /// </summary>
 public static class VmAccess
 {
@@ -57,17 +69,17 @@ public static class VmAccess
     }
 
     /// <summary>
-    /// Polls <paramref name="probe"/> until the login works or <paramref name="timeout"/> passes; the
+    /// Polls <paramref name="probe"/> (one login attempt: null when it worked, else the error) until the login works or <paramref name="timeout"/> passes; the
     /// error then comes from <paramref name="timeoutMessage"/> (given the last ssh error).
     /// </summary>
-    public static async Task WaitForSshAsync(ISshProbe probe, string keyPath, string user, string host, TimeSpan timeout, TimeSpan interval,
+    public static async Task WaitForSshAsync(Func<CancellationToken, Task<string?>> probe, TimeSpan timeout, TimeSpan interval,
         Func<string, string> timeoutMessage, string ticket, Action<TimeSpan>? onAttempt, CancellationToken ct)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             onAttempt?.Invoke(sw.Elapsed);
-            var error = await probe.ProbeAsync(keyPath, user, host, ct).ConfigureAwait(false);
+            var error = await probe(ct).ConfigureAwait(false);
             if (error is null) return;
             if (sw.Elapsed >= timeout)
                 throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed, timeoutMessage(error), ticket);

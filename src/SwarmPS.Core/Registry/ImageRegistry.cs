@@ -92,6 +92,29 @@ public sealed partial class SwarmRegistry
         return (IReadOnlyList<SwarmBaseImage>)list;
     });
 
+    /// <summary>
+    /// The environments created from <paramref name="image"/>: those of the image's provider that record its name
+    /// in their "image" metadata (every provider with base images does: kvm, hyperv, tart).
+    /// </summary>
+    public IReadOnlyList<SwarmEnvironment> EnvironmentsUsingBaseImage(SwarmBaseImage image) =>
+        ListEnvironments().Where(e => string.Equals(e.Provider, image.Provider, StringComparison.OrdinalIgnoreCase) &&
+                                      string.Equals(e.Metadata.GetValueOrDefault("image"), image.Name, StringComparison.OrdinalIgnoreCase)).ToList();
+
+    /// <summary>
+    /// Removes the registration of any provider's base image (never the file). Refused (InvalidState) while an
+    /// environment still uses the image; NotFound when no image has that name.
+    /// </summary>
+    public SwarmBaseImage UnregisterBaseImage(string name)
+    {
+        var image = RequireBaseImage(name);
+        var users = EnvironmentsUsingBaseImage(image);
+        if (users.Count > 0)
+            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
+                $"Base image '{image.Name}' backs {users.Count} environment(s) ({string.Join(", ", users.Select(u => u.Ticket))}); remove them first.", image.Name);
+        RemoveBaseImage(image.Name);
+        return image;
+    }
+
     /// <summary>Deletes the row (never the file). Returns false when there was none.</summary>
     public bool RemoveBaseImage(string name) => Write(c =>
     {

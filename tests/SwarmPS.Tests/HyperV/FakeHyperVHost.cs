@@ -240,6 +240,15 @@ public sealed class FakeSshProbe : ISshProbe
     public string? Error { get; set; }
     public List<string> Destinations { get; } = new();
 
+    /// <summary>The known_hosts paths and host key aliases the providers asked the probe to use.</summary>
+    public List<string> KnownHosts { get; } = new();
+
+    public Task<string?> ProbeAsync(string keyPath, string user, string host, string? knownHostsPath, string? hostKeyAlias, CancellationToken ct)
+    {
+        lock (KnownHosts) KnownHosts.Add($"{knownHostsPath} {hostKeyAlias}");
+        return ProbeAsync(keyPath, user, host, ct);
+    }
+
     public Task<string?> ProbeAsync(string keyPath, string user, string host, CancellationToken ct)
     {
         lock (Destinations) Destinations.Add($"{user}@{host} -i {keyPath}");

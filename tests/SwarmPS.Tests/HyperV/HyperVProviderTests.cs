@@ -56,7 +56,11 @@ public sealed class HyperVProviderTests : IDisposable
         // Readiness: adapter polled until KVP reports, then one SSH probe as the image's user with the env's key.
         _f.Host.CallNames.Count(c => c == "Get-VMNetworkAdapter").Should().BeGreaterThan(1);
         _f.Probe.Destinations.Should().ContainSingle().Which.Should().StartWith("swarm@192.168.250.").And.EndWith(env.Metadata["key"]);
+        // The probe records the guest's host key in the environment's own known_hosts (removed with the environment).
+        _f.Probe.KnownHosts.Should().ContainSingle().Which.Should().Be($"{env.Metadata["key"]}.known_hosts {vm}");
+        File.WriteAllText(env.Metadata["key"] + ".known_hosts", "swarm-x ssh-ed25519 AAAA\n");
         Run(_f.CreateService().RemoveEnvironmentAsync("HV-1", new RemoveOptions { Force = true }));
+        File.Exists(env.Metadata["key"] + ".known_hosts").Should().BeFalse();
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using SwarmPS.Core;
 using SwarmPS.Core.Slurm;
 using SwarmPS.Core.Swarms;
 using SwarmPS.Tests.Contract;
+using SwarmPS.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -758,7 +758,4 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         else if (HasWorktree(env) && Directory.Exists(env.WorkspacePath)) WorktreeProvider.DeleteDirectory(env.WorkspacePath!);
         context.Registry.DeleteEnvironment(env.Ticket);
     }
-
-    private SwarmRepairItem Item(RepairIssueKind kind, string? ticket, string? path, string description, string action, bool fixedIt) =>
-        new() { Kind = kind, Provider = Name, Ticket = ticket, Path = path, Description = description, Action = action, Fixed = fixedIt };
 }

@@ -11,7 +11,7 @@ namespace SwarmPS.Core.Providers.HyperV;
 /// seed disk, Standard checkpoints (memory kept), commands and agents through ssh. VMs are named
 /// <c>swarm-&lt;homeId&gt;-&lt;ticket&gt;</c> and carry their home in Notes, so several homes can share a host.
 /// </summary>
-public sealed class HyperVProvider : EnvironmentProviderBase
+public sealed class HyperVProvider : SshVmProvider
 {
     public const string ProviderName = "hyperv";
     public const string NatName = "SwarmPS";
@@ -19,14 +19,12 @@ public sealed class HyperVProvider : EnvironmentProviderBase
 
     private readonly IHyperVHost? _host;
     private readonly HyperVOptions _options;
-    private readonly ISshProbe _probe;
 
     /// <param name="host">The cmdlet door; null outside pwsh (the CLI): the provider is then unavailable and says why.</param>
-    public HyperVProvider(IHyperVHost? host = null, HyperVOptions? options = null, ISshProbe? sshProbe = null)
+    public HyperVProvider(IHyperVHost? host = null, HyperVOptions? options = null, ISshProbe? sshProbe = null) : base(null, sshProbe)
     {
         _host = host;
         _options = options ?? HyperVOptions.FromEnvironment();
-        _probe = sshProbe ?? SshProbe.Default;
     }
 
     public HyperVOptions Options => _options;
@@ -48,14 +46,13 @@ public sealed class HyperVProvider : EnvironmentProviderBase
 
     // ------------------------------------------------------------------ naming
 
-    public static string VmName(SwarmHome home, string ticket) => $"{KvmProvider.DomainPrefix}{KvmProvider.HomeId(home)}-{ticket.ToLowerInvariant()}";
+    public static string VmName(SwarmHome home, string ticket) => InstanceName(home, ticket);
     public string VmRoot(SwarmHome home) => Path.GetFullPath(_options.VmDirectory ?? Path.Combine(home.Path, "hyperv", "vms"));
     private static string KeyDirectory(SwarmHome home) => Path.Combine(home.Path, "hyperv", "keys");
     /// <summary>What Notes carries, so repair only ever touches VMs of this home.</summary>
     public static string Label(SwarmHome home, string ticket) => $"SwarmPS home={Path.GetFullPath(home.Path)} ticket={ticket}";
 
     private static string Vm(SwarmEnvironment env) => env.InstanceId ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no VM name recorded.", env.Ticket);
-    private static string Meta(SwarmEnvironment env, string key) => env.Metadata.GetValueOrDefault(key) ?? "";
 
     // ------------------------------------------------------------------ create
 
@@ -63,13 +60,7 @@ public sealed class HyperVProvider : EnvironmentProviderBase
     {
         var ticket = Names.Ticket(request.Ticket);
         _ = Hv; // unavailable: say so before anything else
-        var imageName = request.Image ?? (request.BaseRef is { Length: > 0 } b && b != "HEAD" ? b : null);
-        if (string.IsNullOrWhiteSpace(imageName))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
-                $"The hyperv provider needs a base VHDX: pass --image / -Image. Registered: {string.Join(", ", context.Registry.ListBaseImages(ProviderName).Select(i => i.Name)) switch { "" => "(none; 'swarmps image register NAME --provider hyperv --path base.vhdx')", var s => s }}.", ticket);
-        var image = context.Registry.RequireBaseImage(imageName);
-        if (!string.Equals(image.Provider, ProviderName, StringComparison.OrdinalIgnoreCase))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Base image '{image.Name}' is a {image.Provider} image, not a hyperv one.", ticket);
+        var image = RequireBaseImage(request, context, ProviderName, ticket, "base VHDX", "(none; 'swarmps image register NAME --provider hyperv --path base.vhdx')");
         if (!File.Exists(image.Path))
             throw new SwarmException(SwarmRegistry.ImageNotFound, SwarmErrorKind.NotFound, $"The base VHDX of image '{image.Name}' ({image.Path}) does not exist.", ticket);
         var cpus = request.Cpus ?? (image.Cpus > 0 ? image.Cpus : _options.DefaultCpus);
@@ -231,7 +222,7 @@ public sealed class HyperVProvider : EnvironmentProviderBase
             await Task.Delay(_options.PollInterval, ct).ConfigureAwait(false);
         }
         var found = ip;
-        await VmAccess.WaitForSshAsync(_probe, Meta(env, "key"), Meta(env, "user"), found, _options.SshTimeout, _options.PollInterval,
+        await VmAccess.WaitForSshAsync(c => ProbeSshAsync(env, found, c), _options.SshTimeout, _options.PollInterval,
             error => $"'{env.Ticket}': VM {vm} on switch '{Meta(env, "switch")}' has {found}, but 'ssh {Meta(env, "user")}@{found}' with key {Meta(env, "key")} did not work within {_options.SshTimeout.TotalSeconds:0} s (last error: {error}). " +
                      $"Check: that the image runs an SSH server and cloud-init applied the seed (user '{Meta(env, "user")}'); the console: vmconnect localhost {vm}.",
             env.Ticket, elapsed => context?.Report(activity, $"{env.Ticket}: waiting for SSH at {found} ({elapsed.TotalSeconds:0} s)", 75), ct).ConfigureAwait(false);
@@ -326,7 +317,7 @@ public sealed class HyperVProvider : EnvironmentProviderBase
             }
         if (Meta(env, "folder") is { Length: > 0 } folder && (basePath.Length == 0 || !basePath.StartsWith(Path.GetFullPath(folder) + Path.DirectorySeparatorChar, StringComparison.OrdinalIgnoreCase)))
             VmAccess.TryDeleteDirectory(folder);
-        if (Meta(env, "key") is { Length: > 0 } k) { VmAccess.TryDelete(k); VmAccess.TryDelete(k + ".pub"); }
+        if (Meta(env, "key") is { Length: > 0 } k) { VmAccess.TryDelete(k); VmAccess.TryDelete(k + ".pub"); VmAccess.TryDelete(k + ".known_hosts"); VmAccess.TryDelete(k + ".known_hosts.old"); }
     }
 
     // ------------------------------------------------------------------ checkpoints (Standard)
@@ -388,32 +379,14 @@ public sealed class HyperVProvider : EnvironmentProviderBase
             var adapters = await Hv.GetOrNullAsync("Get-VMNetworkAdapter", env.Ticket, ct, ("VMName", env.InstanceId)).ConfigureAwait(false);
             ip = adapters is null ? null : FirstIPv4(adapters.SelectMany(a => a.Strings("IPAddresses")));
         }
-        return new SwarmConnection
-        {
-            Ticket = env.Ticket, Provider = Name, Host = ip ?? (string.IsNullOrEmpty(env.Address) ? null : env.Address), Port = 22,
-            User = Meta(env, "user"), KeyPath = Meta(env, "key"),
-        };
+        return SshConnection(env, ip);
     }
 
-    public override async Task<SwarmExecResult> ExecAsync(SwarmEnvironment env, IReadOnlyList<string> command, string? standardInput, ProviderContext context, CancellationToken ct)
+    protected override async Task<string> RequireHostAsync(SwarmEnvironment env, CancellationToken ct)
     {
         var c = await GetConnectionAsync(env, ct).ConfigureAwait(false);
-        var host = c.Host ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
+        return c.Host ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
             $"'{env.Ticket}' has no IP address (VM {env.InstanceId} reports none on switch '{Meta(env, "switch")}'). Is it running? 'swarmps env start {env.Ticket}'.", env.Ticket);
-        var r = await ProcessRunner.Default.RunAsync(new ProcessSpec("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), host, command, EnvironmentVariables.For(env)))
-        {
-            StandardInput = standardInput,
-        }, ct).ConfigureAwait(false);
-        return new SwarmExecResult { Ticket = env.Ticket, ExitCode = r.ExitCode, StandardOutput = r.StandardOutput, StandardError = r.StandardError };
-    }
-
-    public override AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables)
-    {
-        if (string.IsNullOrEmpty(env.Address))
-            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no recorded IP address; start it (with readiness) first.", env.Ticket);
-        var vars = new Dictionary<string, string>(EnvironmentVariables.For(env), StringComparer.Ordinal);
-        foreach (var (k, v) in variables) vars[k] = v;
-        return new AgentLaunchPlan("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), env.Address, argv, vars), null, new Dictionary<string, string>());
     }
 
     // ------------------------------------------------------------------ repair
@@ -489,7 +462,4 @@ public sealed class HyperVProvider : EnvironmentProviderBase
         }
         return items;
     }
-
-    private SwarmRepairItem Item(RepairIssueKind kind, string? ticket, string? path, string description, string action, bool fixedIt) =>
-        new() { Kind = kind, Provider = Name, Ticket = ticket, Path = path, Description = description, Action = action, Fixed = fixedIt };
 }

@@ -74,18 +74,8 @@ public sealed class KvmImages
 
     public IReadOnlyList<SwarmBaseImage> List() => _registry.ListBaseImages(KvmProvider.ProviderName);
 
-    /// <summary>Removes the registration (not the file). Refused while an environment still uses the image.</summary>
-    public SwarmBaseImage Unregister(string name)
-    {
-        var image = _registry.RequireBaseImage(name);
-        var users = _registry.ListEnvironments().Where(e => string.Equals(e.Provider, KvmProvider.ProviderName, StringComparison.OrdinalIgnoreCase) &&
-                                                           string.Equals(e.Metadata.GetValueOrDefault("image"), image.Name, StringComparison.OrdinalIgnoreCase)).ToList();
-        if (users.Count > 0)
-            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
-                $"Base image '{image.Name}' backs {users.Count} environment(s) ({string.Join(", ", users.Select(u => u.Ticket))}); remove them first.", image.Name);
-        _registry.RemoveBaseImage(image.Name);
-        return image;
-    }
+    /// <summary>Removes the registration (not the file) of a base image of any provider; refused while an environment still uses it (<see cref="SwarmRegistry.UnregisterBaseImage"/>).</summary>
+    public SwarmBaseImage Unregister(string name) => _registry.UnregisterBaseImage(name);
 
     /// <summary>The "format" of <c>qemu-img info --output=json</c>.</summary>
     public static string? ParseFormat(string json)

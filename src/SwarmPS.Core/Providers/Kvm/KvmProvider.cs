@@ -13,7 +13,7 @@ namespace SwarmPS.Core.Providers.Kvm;
 /// commands and agents through ssh. Domains are named <c>swarm-&lt;homeId&gt;-&lt;ticket&gt;</c> and labelled
 /// in their &lt;metadata&gt;, so several SWARMPS_HOMEs can share one libvirt without touching each other.
 /// </summary>
-public sealed class KvmProvider : EnvironmentProviderBase
+public sealed class KvmProvider : SshVmProvider
 {
     public const string ProviderName = "kvm";
     public const string DomainPrefix = "swarm-";
@@ -32,7 +32,7 @@ public sealed class KvmProvider : EnvironmentProviderBase
     /// With <paramref name="options"/> those are used as given (tests); without, the provider reads the
     /// <c>kvm</c> section of each operation's config, overridden by SWARMPS_KVM_* variables.
     /// </summary>
-    public KvmProvider(KvmOptions? options = null, ProcessRunner? runner = null)
+    public KvmProvider(KvmOptions? options = null, ProcessRunner? runner = null, ISshProbe? sshProbe = null) : base(runner, sshProbe)
     {
         _explicitOptions = options is not null;
         _options = options ?? KvmOptions.FromEnvironment();
@@ -93,19 +93,11 @@ public sealed class KvmProvider : EnvironmentProviderBase
     public static string HomeId(SwarmHome home) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(home.Path))))[..8].ToLowerInvariant();
 
-    public static string DomainName(SwarmHome home, string ticket) => $"{DomainPrefix}{HomeId(home)}-{ticket.ToLowerInvariant()}";
+    public static string DomainName(SwarmHome home, string ticket) => InstanceName(home, ticket);
 
     private static string KeyDirectory(SwarmHome home) => Path.Combine(home.Path, "kvm", "keys");
 
-    /// <summary>The environment's own known_hosts (next to its key): the guest's host key, recorded at the first login.</summary>
-    private static string KnownHosts(SwarmEnvironment env) => Meta(env, "key") is { Length: > 0 } k ? k + ".known_hosts" : "/dev/null";
-
-    /// <summary>The ssh argv (without "ssh") for <paramref name="host"/> with the environment's key, user and known_hosts.</summary>
-    public static IReadOnlyList<string> SshArguments(SwarmEnvironment env, string host, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string>? variables = null, int connectTimeoutSeconds = 10) =>
-        KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), host, argv, variables, connectTimeoutSeconds, KnownHosts(env), env.InstanceId);
-
     private static string Domain(SwarmEnvironment env) => env.InstanceId ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no domain name recorded.", env.Ticket);
-    private static string Meta(SwarmEnvironment env, string key) => env.Metadata.GetValueOrDefault(key) ?? "";
 
     // ------------------------------------------------------------------ domain type + pool
 
@@ -178,13 +170,7 @@ public sealed class KvmProvider : EnvironmentProviderBase
     public override Task<SwarmEnvironment> PrepareAsync(NewEnvironmentRequest request, ProviderContext context, CancellationToken ct)
     {
         var ticket = Names.Ticket(request.Ticket);
-        var imageName = request.Image ?? (request.BaseRef is { Length: > 0 } b && b != "HEAD" ? b : null);
-        if (string.IsNullOrWhiteSpace(imageName))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
-                $"The kvm provider needs a base image: pass --image / -Image. Registered: {string.Join(", ", context.Registry.ListBaseImages(ProviderName).Select(i => i.Name)) switch { "" => "(none)", var s => s }}.", ticket);
-        var image = context.Registry.RequireBaseImage(imageName);
-        if (!string.Equals(image.Provider, ProviderName, StringComparison.OrdinalIgnoreCase))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Base image '{image.Name}' is a {image.Provider} image, not a kvm one.", ticket);
+        var image = RequireBaseImage(request, context, ProviderName, ticket, "base image", "(none)");
         if (!File.Exists(image.Path))
             throw new SwarmException(ErrorIds.ImageNotFound, SwarmErrorKind.NotFound, $"The file of base image '{image.Name}' ({image.Path}) does not exist.", ticket);
         Use(context);
@@ -245,7 +231,7 @@ public sealed class KvmProvider : EnvironmentProviderBase
             if (!img.Success) throw Virsh.Failed(img, env.Ticket);
 
             context.Report(activity, $"{env.Ticket}: SSH key and cloud-init seed", 20);
-            var publicKey = await GenerateKeyAsync(env, meta["key"], ct).ConfigureAwait(false);
+            var publicKey = await VmAccess.GenerateKeyAsync(meta["key"], "swarmps-" + env.Ticket, env.Ticket, ct, runner: _runner).ConfigureAwait(false);
             await BuildSeedAsync(env, publicKey, seed, ct).ConfigureAwait(false);
 
             var type = await DomainTypeAsync(ct).ConfigureAwait(false);
@@ -264,7 +250,7 @@ public sealed class KvmProvider : EnvironmentProviderBase
             var xmlFile = Path.Combine(pool, domain + ".xml.tmp");
             await File.WriteAllTextAsync(xmlFile, xml, ct).ConfigureAwait(false);
             try { await _virsh.RunAsync(env.Ticket, ct, "define", xmlFile).ConfigureAwait(false); }
-            finally { TryDelete(xmlFile); }
+            finally { VmAccess.TryDelete(xmlFile); }
 
             context.Report(activity, $"{env.Ticket}: starting {domain}", 40);
             await _virsh.RunAsync(env.Ticket, ct, "start", domain).ConfigureAwait(false);
@@ -280,17 +266,6 @@ public sealed class KvmProvider : EnvironmentProviderBase
             await DeleteEverythingAsync(env.With(metadata: meta), CancellationToken.None).ConfigureAwait(false);
             throw;
         }
-    }
-
-    private async Task<string> GenerateKeyAsync(SwarmEnvironment env, string keyPath, CancellationToken ct)
-    {
-        SwarmHome.EnsurePrivateDirectory(Path.GetDirectoryName(Path.GetDirectoryName(keyPath)!)!);
-        SwarmHome.EnsurePrivateDirectory(Path.GetDirectoryName(keyPath)!);
-        TryDelete(keyPath); TryDelete(keyPath + ".pub");
-        var r = await _virsh.ToolAsync("ssh-keygen", new[] { "-q", "-t", "ed25519", "-N", "", "-C", "swarmps-" + env.Ticket, "-f", keyPath }, ct).ConfigureAwait(false);
-        if (!r.Success) throw Virsh.Failed(r, env.Ticket);
-        SwarmHome.MakeFilePrivate(keyPath);
-        return await File.ReadAllTextAsync(keyPath + ".pub", ct).ConfigureAwait(false);
     }
 
     private async Task BuildSeedAsync(SwarmEnvironment env, string publicKey, string iso, CancellationToken ct)
@@ -354,12 +329,12 @@ public sealed class KvmProvider : EnvironmentProviderBase
         var sshWatch = Stopwatch.StartNew();
         while (true)
         {
-            var r = await _virsh.ToolAsync("ssh", SshArguments(env, ip, new[] { "true" }, null, 5), ct, null, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-            if (r.Success) return ip;
+            var error = await ProbeSshAsync(env, ip, ct).ConfigureAwait(false);
+            if (error is null) return ip;
             if (sshWatch.Elapsed > sshLimit)
                 throw new SwarmException(ErrorIds.ReadinessTimeout, SwarmErrorKind.OperationFailed,
                     $"'{env.Ticket}': {domain} has address {ip} (from the {source}) but 'ssh {Meta(env, "user")}@{ip}' with key {Meta(env, "key")} did not work within {sshLimit.TotalSeconds:0} s " +
-                    $"(last error: {Virsh.FirstError(r)}). Check: the guest console log {Meta(env, "serialLog")}; that the image runs an SSH server on port 22 " +
+                    $"(last error: {error}). Check: the guest console log {Meta(env, "serialLog")}; that the image runs an SSH server on port 22 " +
                     $"and applies the NoCloud seed (it authorizes the environment's key for user '{Meta(env, "user")}'); that nothing on the host blocks {ip}:22. " +
                     "The environment was not kept; raise kvm.readinessTimeoutSeconds in config.json for slow (TCG) hosts.", env.Ticket);
             context?.Report(activity, $"{env.Ticket}: waiting for SSH at {ip} ({sw.Elapsed.TotalSeconds:0}/{total.TotalSeconds:0} s)", 80);
@@ -486,18 +461,12 @@ public sealed class KvmProvider : EnvironmentProviderBase
         foreach (var key in new[] { "overlay", "seed", "serialLog" })
         {
             var f = Meta(env, key);
-            if (f.Length > 0 && !string.Equals(Path.GetFullPath(f), basePath.Length > 0 ? Path.GetFullPath(basePath) : "", StringComparison.Ordinal)) TryDelete(f);
+            if (f.Length > 0 && !string.Equals(Path.GetFullPath(f), basePath.Length > 0 ? Path.GetFullPath(basePath) : "", StringComparison.Ordinal)) VmAccess.TryDelete(f);
         }
-        if (Meta(env, "key") is { Length: > 0 } k) { TryDelete(k); TryDelete(k + ".pub"); TryDelete(k + ".known_hosts"); TryDelete(k + ".known_hosts.old"); }
+        if (Meta(env, "key") is { Length: > 0 } k) { VmAccess.TryDelete(k); VmAccess.TryDelete(k + ".pub"); VmAccess.TryDelete(k + ".known_hosts"); VmAccess.TryDelete(k + ".known_hosts.old"); }
         if (Meta(env, "overlay").Length > 0) await _virsh.RawAsync(ct, "pool-refresh", _options.PoolName).ConfigureAwait(false);
     }
 
-    private static void TryDelete(string path)
-    {
-        try { if (File.Exists(path)) File.Delete(path); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-    }
 
     // ------------------------------------------------------------------ checkpoints (internal snapshots)
 
@@ -599,118 +568,20 @@ public sealed class KvmProvider : EnvironmentProviderBase
     public override async Task<SwarmConnection> GetConnectionAsync(SwarmEnvironment env, CancellationToken ct)
     {
         var ip = env.InstanceId is null ? null : await AddressAsync(env.InstanceId, ct).ConfigureAwait(false);
-        return new SwarmConnection
-        {
-            Ticket = env.Ticket, Provider = Name, Host = ip ?? (string.IsNullOrEmpty(env.Address) ? null : env.Address), Port = 22,
-            User = Meta(env, "user"), KeyPath = Meta(env, "key"), KnownHostsPath = KnownHosts(env), HostKeyAlias = env.InstanceId,
-        };
+        return SshConnection(env, ip);
     }
 
-    /// <summary>ssh with the environment's key; every argv element single-quoted for the remote shell; SWARM_* set on the remote command line.</summary>
-    public override async Task<SwarmExecResult> ExecAsync(SwarmEnvironment env, IReadOnlyList<string> command, string? standardInput, ProviderContext context, CancellationToken ct)
-    {
-        Use(context);
-        var host = await RequireHostAsync(env, ct).ConfigureAwait(false);
-        var r = await _runner.RunAsync(new ProcessSpec("ssh", SshArguments(env, host, command, EnvironmentVariables.For(env)))
-        {
-            StandardInput = standardInput,
-        }, ct).ConfigureAwait(false);
-        // ssh itself exits 255 when it cannot connect or log in: that is no result of the command.
-        if (r.ExitCode == 255 && (r.StandardError.StartsWith("ssh:", StringComparison.Ordinal) || r.StandardError.Contains("Permission denied (", StringComparison.Ordinal) ||
-                                  r.StandardError.Contains("Host key verification failed", StringComparison.Ordinal)))
-            throw new SwarmException(ErrorIds.SshFailed, SwarmErrorKind.OperationFailed,
-                $"'{env.Ticket}': ssh {Meta(env, "user")}@{host} failed: {Virsh.FirstError(r)}. Is the VM up ('swarmps env start {env.Ticket}')?", env.Ticket);
-        return new SwarmExecResult { Ticket = env.Ticket, ExitCode = r.ExitCode, StandardOutput = r.StandardOutput, StandardError = r.StandardError };
-    }
+    protected override void UseContext(ProviderContext context) => Use(context);
 
-    private async Task<string> RequireHostAsync(SwarmEnvironment env, CancellationToken ct)
+    protected override string NoRecordedAddressMessage(SwarmEnvironment env) =>
+        $"'{env.Ticket}' has no recorded IP address; start it (with readiness, without --no-wait) first: 'swarmps env start {env.Ticket}'.";
+
+    protected override async Task<string> RequireHostAsync(SwarmEnvironment env, CancellationToken ct)
     {
         var c = await GetConnectionAsync(env, ct).ConfigureAwait(false);
         return c.Host ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
             $"'{env.Ticket}' has no IP address (domain {env.InstanceId} has no DHCP lease on '{_options.Network}'). Is it running? 'swarmps env start {env.Ticket}'.", env.Ticket);
     }
-
-    /// <summary>
-    /// The argv of an interactive ssh session into the environment (<c>swarmps env ssh</c>, Enter-SwarmEnvironment):
-    /// a login shell with a terminal, the environment's key and known_hosts.
-    /// </summary>
-    public async Task<IReadOnlyList<string>> InteractiveSshArgumentsAsync(SwarmEnvironment env, CancellationToken ct)
-    {
-        var host = await RequireHostAsync(env, ct).ConfigureAwait(false);
-        return KvmSsh.InteractiveArguments(Meta(env, "key"), Meta(env, "user"), host, KnownHosts(env), env.InstanceId);
-    }
-
-    /// <summary>Where an agent's prompt is copied inside the guest (the agent's SWARM_PROMPT_FILE there).</summary>
-    public static string GuestPromptPath(string user, string agentId, string run) =>
-        $"/tmp/swarmps-{user}/prompts/{agentId}-{run}.txt";
-
-    /// <summary>
-    /// An agent on a VM is the local process <c>ssh ... -- 'remote command'</c> to the address recorded at
-    /// readiness. The prompt file is a host path the guest cannot read, so the plan asks for the prompt on
-    /// ssh's stdin (<see cref="AgentLaunchPlan.PromptOnStandardInput"/>): the remote command first copies it
-    /// into a private file in the guest, then runs the agent with every argv element single-quoted, the
-    /// host prompt path replaced by the guest one, SWARM_* variables set, and stdin = the prompt only when
-    /// the profile delivers it on stdin (else /dev/null).
-    /// </summary>
-    public override AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables)
-    {
-        if (string.IsNullOrEmpty(env.Address))
-            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no recorded IP address; start it (with readiness, without --no-wait) first: 'swarmps env start {env.Ticket}'.", env.Ticket);
-        var vars = new Dictionary<string, string>(EnvironmentVariables.For(env), StringComparer.Ordinal);
-        foreach (var (k, v) in variables) vars[k] = v;
-        var user = Meta(env, "user");
-        var hostPrompt = vars.GetValueOrDefault("SWARM_PROMPT_FILE");
-        var guestPrompt = GuestPromptPath(user, Safe(vars.GetValueOrDefault("SWARM_AGENT_ID") ?? "agent"), Safe(vars.GetValueOrDefault("SWARM_AGENT_RUN") ?? "1"));
-        var remoteArgv = argv.Select(a => hostPrompt is not null && a == hostPrompt ? guestPrompt : a).ToList();
-        if (hostPrompt is not null) vars["SWARM_PROMPT_FILE"] = guestPrompt;
-        var stdinToAgent = vars.GetValueOrDefault(PromptDeliveryVariable) == "stdin";
-        vars.Remove(PromptDeliveryVariable);
-        var dir = guestPrompt[..guestPrompt.LastIndexOf('/')];
-        // The variables go through env(1) ("NAME=v cmd" after && would be fine, but env also covers argv[0] lookups
-        // consistently). $$ is the remote sh, which stays the agent's parent: the pid file names the root of the
-        // agent's process tree (StopAgentAsync), and when the agent ends by itself the sh deletes the prompt copy
-        // and the pid file, then exits with the agent's exit code.
-        var q = KvmSsh.Quote(guestPrompt);
-        var pid = KvmSsh.Quote(GuestPidPath(guestPrompt));
-        var remote = "umask 077 && mkdir -p " + KvmSsh.Quote(dir) + " && cat > " + q + " && echo $$ > " + pid +
-                     " && { env " + KvmSsh.RemoteCommand(remoteArgv, vars) + " < " + (stdinToAgent ? q : "/dev/null") +
-                     "; rc=$?; rm -f " + q + " " + pid + "; exit $rc; }";
-        return new AgentLaunchPlan("ssh", KvmSsh.Arguments(Meta(env, "key"), user, env.Address, remote, 10, KnownHosts(env), env.InstanceId), null, new Dictionary<string, string>())
-        {
-            PromptOnStandardInput = true,
-        };
-    }
-
-    private static string GuestPidPath(string guestPrompt) => guestPrompt[..^".txt".Length] + ".pid";
-
-    /// <summary>
-    /// Stops an agent inside the guest: TERM to the pid the launch recorded (and its children), KILL after
-    /// 2 s, then the prompt copy and pid file are deleted. Killing the local ssh client alone would leave the
-    /// remote process running (no terminal, so no hangup). Unreachable VMs: nothing to do here (the caller
-    /// still stops the local process).
-    /// </summary>
-    public override async Task StopAgentAsync(SwarmEnvironment env, string agentId, int run, CancellationToken ct)
-    {
-        if (string.IsNullOrEmpty(env.Address) || Meta(env, "key").Length == 0) return;
-        var prompt = GuestPromptPath(Meta(env, "user"), Safe(agentId), run.ToString(CultureInfo.InvariantCulture));
-        // The agent's process tree from /proc (busybox and GNU alike): TERM, up to 2 s, then KILL the same pids.
-        const string script =
-            "p=$(cat \"$1\" 2>/dev/null); " +
-            "if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null; then " +
-            "pids=$(awk '$1==\"PPid:\"{n=split(FILENAME,a,\"/\"); print a[3], $2}' /proc/[0-9]*/status 2>/dev/null | " +
-            "awk -v root=\"$p\" '{par[$1]=$2} END{n=1; q[1]=root; out=root; for(i=1;i<=n;i++) for(c in par) if(par[c]==q[i]) {q[++n]=c; out=out\" \"c} print out}'); " +
-            "kill -TERM $pids 2>/dev/null; i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL $pids 2>/dev/null; " +
-            "fi; rm -f \"$1\" \"$2\"";
-        var host = await AddressAsync(Domain(env), ct).ConfigureAwait(false) ?? env.Address;
-        var r = await _virsh.ToolAsync("ssh", SshArguments(env, host, new[] { "sh", "-c", script, "sh", GuestPidPath(prompt), prompt }, null, 5), ct, null, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-        if (r.ExitCode == 255)
-            throw new SwarmException(ErrorIds.SshFailed, SwarmErrorKind.OperationFailed, $"'{env.Ticket}': could not reach {host} to stop agent {agentId} there: {Virsh.FirstError(r)}", env.Ticket);
-    }
-
-    /// <summary>The variable AgentService sets to the profile's prompt delivery (argument, stdin, file); providers that copy the prompt read it.</summary>
-    public const string PromptDeliveryVariable = "SWARM_PROMPT_DELIVERY";
-
-    private static string Safe(string s) => new(s.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray());
 
     // ------------------------------------------------------------------ repair
 
@@ -783,7 +654,7 @@ public sealed class KvmProvider : EnvironmentProviderBase
                 var stem = Path.GetFileName(f);
                 var owner = domains.Concat(rowDomains).FirstOrDefault(d => d.Length > 0 && (stem == d + ".qcow2" || stem.StartsWith(d + "-", StringComparison.Ordinal) || stem.StartsWith(d + ".", StringComparison.Ordinal)));
                 if (owner is not null) continue;
-                if (fix) TryDelete(f);
+                if (fix) VmAccess.TryDelete(f);
                 items.Add(Item(RepairIssueKind.Orphan, null, f, "A file in the SwarmPS pool that no environment owns.", "delete it", fix));
             }
         return items;
@@ -801,7 +672,4 @@ public sealed class KvmProvider : EnvironmentProviderBase
         };
         return env.With(metadata: meta);
     }
-
-    private SwarmRepairItem Item(RepairIssueKind kind, string? ticket, string? path, string description, string action, bool fixedIt) =>
-        new() { Kind = kind, Provider = Name, Ticket = ticket, Path = path, Description = description, Action = action, Fixed = fixedIt };
 }

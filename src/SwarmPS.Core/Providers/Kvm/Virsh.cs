@@ -19,7 +19,7 @@ public sealed class Virsh
 
     public string Uri => _options.Uri;
 
-    private static readonly IReadOnlyDictionary<string, string?> CLocale = new Dictionary<string, string?>
+    internal static readonly IReadOnlyDictionary<string, string?> CLocale = new Dictionary<string, string?>
     {
         ["LC_ALL"] = "C", ["LANG"] = "C", ["LIBVIRT_DEFAULT_URI"] = null,
     };

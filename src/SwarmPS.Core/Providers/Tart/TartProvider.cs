@@ -14,7 +14,7 @@ namespace SwarmPS.Core.Providers.Tart;
 /// stopped VM cloned to <c>&lt;vm&gt;--cp-&lt;name&gt;</c> (no memory), and a restore swaps that clone back in.
 /// VMs are named <c>swarm-&lt;homeId&gt;-&lt;ticket&gt;</c> (Tart has no labels; the home id keeps homes apart).
 /// </summary>
-public sealed class TartProvider : EnvironmentProviderBase
+public sealed class TartProvider : SshVmProvider
 {
     public const string ProviderName = "tart";
     public const string CheckpointSeparator = "--cp-";
@@ -22,14 +22,13 @@ public sealed class TartProvider : EnvironmentProviderBase
 
     private readonly TartOptions _options;
     private readonly TartCli _tart;
-    private readonly ISshProbe _probe;
     private readonly IDetachedLauncher _launcher;
 
-    public TartProvider(TartOptions? options = null, ISshProbe? sshProbe = null, ProcessRunner? runner = null, IDetachedLauncher? launcher = null)
+    /// <param name="runner">Runs tart (ssh runs through the default runner).</param>
+    public TartProvider(TartOptions? options = null, ISshProbe? sshProbe = null, ProcessRunner? runner = null, IDetachedLauncher? launcher = null) : base(null, sshProbe)
     {
         _options = options ?? TartOptions.FromEnvironment();
         _tart = new TartCli(_options, runner);
-        _probe = sshProbe ?? SshProbe.Default;
         _launcher = launcher ?? DetachedLauncher.ForCurrentPlatform();
     }
 
@@ -59,27 +58,26 @@ public sealed class TartProvider : EnvironmentProviderBase
 
     // ------------------------------------------------------------------ naming
 
-    public static string VmName(SwarmHome home, string ticket) => $"{KvmProvider.DomainPrefix}{KvmProvider.HomeId(home)}-{ticket.ToLowerInvariant()}";
+    public static string VmName(SwarmHome home, string ticket) => InstanceName(home, ticket);
     public static string CheckpointVm(string vm, string checkpoint) => vm + CheckpointSeparator + checkpoint;
     private static string RunDirectory(SwarmHome home, string vm) => Path.Combine(home.Path, "tart", "run", vm);
     /// <summary>One key per home: Tart guests have no cloud-init, so the key is authorized once in the base VM.</summary>
     public static string KeyPath(SwarmHome home) => Path.Combine(home.Path, "tart", "keys", "id_ed25519");
 
     private static string Vm(SwarmEnvironment env) => env.InstanceId ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no VM name recorded.", env.Ticket);
-    private static string Meta(SwarmEnvironment env, string key) => env.Metadata.GetValueOrDefault(key) ?? "";
+
+    /// <summary>
+    /// The key is one per home, so the guest host keys are kept per environment in its run folder (removed with it):
+    /// a VM cloned again under the same name from another base does not meet an old host key.
+    /// </summary>
+    protected override string KnownHosts(SwarmEnvironment env) => Meta(env, "runDir") is { Length: > 0 } d ? Path.Combine(d, "known_hosts") : base.KnownHosts(env);
 
     // ------------------------------------------------------------------ create
 
     public override Task<SwarmEnvironment> PrepareAsync(NewEnvironmentRequest request, ProviderContext context, CancellationToken ct)
     {
         var ticket = Names.Ticket(request.Ticket);
-        var imageName = request.Image ?? (request.BaseRef is { Length: > 0 } b && b != "HEAD" ? b : null);
-        if (string.IsNullOrWhiteSpace(imageName))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
-                $"The tart provider needs a base VM: pass --image / -Image. Registered: {string.Join(", ", context.Registry.ListBaseImages(ProviderName).Select(i => i.Name)) switch { "" => "(none; 'swarmps image register NAME --provider tart --path <tart VM name>')", var s => s }}.", ticket);
-        var image = context.Registry.RequireBaseImage(imageName);
-        if (!string.Equals(image.Provider, ProviderName, StringComparison.OrdinalIgnoreCase))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Base image '{image.Name}' is a {image.Provider} image, not a tart one.", ticket);
+        var image = RequireBaseImage(request, context, ProviderName, ticket, "base VM", "(none; 'swarmps image register NAME --provider tart --path <tart VM name>')");
         var cpus = request.Cpus ?? (image.Cpus > 0 ? image.Cpus : 2);
         var memory = request.MemoryMb ?? (image.MemoryMb > 0 ? image.MemoryMb : 4096);
         if (cpus is < 1 or > 64) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"--cpus must be 1-64 (got {cpus}).", ticket);
@@ -178,7 +176,7 @@ public sealed class TartProvider : EnvironmentProviderBase
                 $"'{env.Ticket}': Tart VM {vm} got no IP address within {seconds} s ({TartCli.FirstError(ipResult)}). " +
                 $"Check: 'tart ip {vm} --resolver arp'; the run log {Path.Combine(runDir, DetachedProcess.StderrFileName)}; that the guest has finished booting.", env.Ticket);
         var ip = ipResult.StandardOutput.Trim();
-        await VmAccess.WaitForSshAsync(_probe, Meta(env, "key"), Meta(env, "user"), ip, _options.SshTimeout, _options.PollInterval,
+        await VmAccess.WaitForSshAsync(c => ProbeSshAsync(env, ip, c), _options.SshTimeout, _options.PollInterval,
             error => $"'{env.Ticket}': Tart VM {vm} has {ip}, but 'ssh {Meta(env, "user")}@{ip}' with key {Meta(env, "key")} did not work within {_options.SshTimeout.TotalSeconds:0} s (last error: {error}). " +
                      $"Check: Remote Login is on in the base VM and {Meta(env, "key")}.pub is in ~{Meta(env, "user")}/.ssh/authorized_keys there (see 'swarmps image register --provider tart').",
             env.Ticket, elapsed => context?.Report(activity, $"{env.Ticket}: waiting for SSH at {ip} ({elapsed.TotalSeconds:0} s)", 75), ct).ConfigureAwait(false);
@@ -357,31 +355,13 @@ public sealed class TartProvider : EnvironmentProviderBase
     public override async Task<SwarmConnection> GetConnectionAsync(SwarmEnvironment env, CancellationToken ct)
     {
         var ip = await AddressAsync(env, ct).ConfigureAwait(false);
-        return new SwarmConnection
-        {
-            Ticket = env.Ticket, Provider = Name, Host = ip ?? (string.IsNullOrEmpty(env.Address) ? null : env.Address), Port = 22,
-            User = Meta(env, "user"), KeyPath = Meta(env, "key"),
-        };
+        return SshConnection(env, ip);
     }
 
-    public override async Task<SwarmExecResult> ExecAsync(SwarmEnvironment env, IReadOnlyList<string> command, string? standardInput, ProviderContext context, CancellationToken ct)
+    protected override async Task<string> RequireHostAsync(SwarmEnvironment env, CancellationToken ct)
     {
         var c = await GetConnectionAsync(env, ct).ConfigureAwait(false);
-        var host = c.Host ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no IP address (Tart VM {env.InstanceId}). Is it running? 'swarmps env start {env.Ticket}'.", env.Ticket);
-        var r = await ProcessRunner.Default.RunAsync(new ProcessSpec("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), host, command, EnvironmentVariables.For(env)))
-        {
-            StandardInput = standardInput,
-        }, ct).ConfigureAwait(false);
-        return new SwarmExecResult { Ticket = env.Ticket, ExitCode = r.ExitCode, StandardOutput = r.StandardOutput, StandardError = r.StandardError };
-    }
-
-    public override AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables)
-    {
-        if (string.IsNullOrEmpty(env.Address))
-            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no recorded IP address; start it (with readiness) first.", env.Ticket);
-        var vars = new Dictionary<string, string>(EnvironmentVariables.For(env), StringComparer.Ordinal);
-        foreach (var (k, v) in variables) vars[k] = v;
-        return new AgentLaunchPlan("ssh", KvmSsh.Arguments(Meta(env, "key"), Meta(env, "user"), env.Address, argv, vars), null, new Dictionary<string, string>());
+        return c.Host ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no IP address (Tart VM {env.InstanceId}). Is it running? 'swarmps env start {env.Ticket}'.", env.Ticket);
     }
 
     // ------------------------------------------------------------------ repair
@@ -442,7 +422,4 @@ public sealed class TartProvider : EnvironmentProviderBase
         }
         return items;
     }
-
-    private SwarmRepairItem Item(RepairIssueKind kind, string? ticket, string? path, string description, string action, bool fixedIt) =>
-        new() { Kind = kind, Provider = Name, Ticket = ticket, Path = path, Description = description, Action = action, Fixed = fixedIt };
 }

@@ -566,9 +566,6 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
         DeleteDirectory(dir);
     }
 
-    private SwarmRepairItem Item(RepairIssueKind kind, string? ticket, string? path, string description, string action, bool fixedIt) =>
-        new() { Kind = kind, Provider = Name, Ticket = ticket, Path = path, Description = description, Action = action, Fixed = fixedIt };
-
     // ------------------------------------------------------------------ fs helpers
 
     internal static void DeleteDirectory(string path)

@@ -1,9 +1,9 @@
-namespace SwarmPS.Tests.Slurm;
+namespace SwarmPS.Tests.Support;
 
 /// <summary>
 /// Serializes tests that use the one Slurm controller across test PROCESSES (dotnet test runs the
 /// test assemblies in parallel; [Collection] only orders tests inside one assembly). One test stops
-/// and restarts slurmctld, so every Slurm test holds this lock while it runs.
+/// and restarts slurmctld, so every Slurm test holds this lock while it runs. One file, linked into the CLI tests too.
 /// </summary>
 internal static class SlurmTestLock
 {
