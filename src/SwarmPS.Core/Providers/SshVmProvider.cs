@@ -151,6 +151,18 @@ public abstract class SshVmProvider : EnvironmentProviderBase
 
     private static string GuestPidPath(string guestPrompt) => guestPrompt[..^".txt".Length] + ".pid";
 
+    // The agent's process tree (pid, parent pid pairs from /proc on Linux guests, busybox and GNU alike;
+    // from `ps -A -o pid= -o ppid=` where there is no /proc, as on macOS Tart guests): TERM, up to 2 s,
+    // then KILL the same pids.
+    internal const string StopAgentScript =
+        "p=$(cat \"$1\" 2>/dev/null); " +
+        "if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null; then " +
+        "pids=$( { if [ -r /proc/1/status ]; then awk '$1==\"PPid:\"{n=split(FILENAME,a,\"/\"); print a[3], $2}' /proc/[0-9]*/status; " +
+        "else ps -A -o pid= -o ppid=; fi; } 2>/dev/null | " +
+        "awk -v root=\"$p\" '{par[$1]=$2} END{n=1; q[1]=root; out=root; for(i=1;i<=n;i++) for(c in par) if(par[c]==q[i]) {q[++n]=c; out=out\" \"c} print out}'); " +
+        "kill -TERM $pids 2>/dev/null; i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL $pids 2>/dev/null; " +
+        "fi; rm -f \"$1\" \"$2\"";
+
     /// <summary>
     /// Stops an agent inside the guest: TERM to the pid the launch recorded (and its children), KILL after
     /// 2 s, then the prompt copy and pid file are deleted. Killing the local ssh client alone would leave the
@@ -161,19 +173,8 @@ public abstract class SshVmProvider : EnvironmentProviderBase
     {
         if (string.IsNullOrEmpty(env.Address) || Meta(env, "key").Length == 0) return;
         var prompt = GuestPromptPath(Meta(env, "user"), Safe(agentId), run.ToString(CultureInfo.InvariantCulture));
-        // The agent's process tree (pid, parent pid pairs from /proc on Linux guests, busybox and GNU alike;
-        // from `ps -A -o pid= -o ppid=` where there is no /proc, as on macOS Tart guests): TERM, up to 2 s,
-        // then KILL the same pids.
-        const string script =
-            "p=$(cat \"$1\" 2>/dev/null); " +
-            "if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null; then " +
-            "pids=$( { if [ -r /proc/1/status ]; then awk '$1==\"PPid:\"{n=split(FILENAME,a,\"/\"); print a[3], $2}' /proc/[0-9]*/status; " +
-            "else ps -A -o pid= -o ppid=; fi; } 2>/dev/null | " +
-            "awk -v root=\"$p\" '{par[$1]=$2} END{n=1; q[1]=root; out=root; for(i=1;i<=n;i++) for(c in par) if(par[c]==q[i]) {q[++n]=c; out=out\" \"c} print out}'); " +
-            "kill -TERM $pids 2>/dev/null; i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL $pids 2>/dev/null; " +
-            "fi; rm -f \"$1\" \"$2\"";
         var host = (await GetConnectionAsync(env, ct).ConfigureAwait(false)).Host ?? env.Address;
-        var r = await SshRunner.RunAsync(new ProcessSpec("ssh", SshArguments(env, host, new[] { "sh", "-c", script, "sh", GuestPidPath(prompt), prompt }, null, 5))
+        var r = await SshRunner.RunAsync(new ProcessSpec("ssh", SshArguments(env, host, new[] { "sh", "-c", StopAgentScript, "sh", GuestPidPath(prompt), prompt }, null, 5))
         {
             Environment = Virsh.CLocale, Timeout = TimeSpan.FromSeconds(30),
         }, ct).ConfigureAwait(false);

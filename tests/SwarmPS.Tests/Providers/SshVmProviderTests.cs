@@ -29,7 +29,9 @@ public sealed class SshVmProviderTests
             Env(name, new() { ["user"] = "dev", ["key"] = "/h/kvm/keys/swarm-0123abcd-t-1" }), "/h/kvm/keys/swarm-0123abcd-t-1.known_hosts"),
         HyperVProvider.ProviderName => (new HyperVProvider(null, new HyperVOptions(), probe),
             Env(name, new() { ["user"] = "dev", ["key"] = "/h/hyperv/keys/swarm-0123abcd-t-1", ["switch"] = "SwarmPS" }), "/h/hyperv/keys/swarm-0123abcd-t-1.known_hosts"),
-        _ => (new TartProvider(new TartOptions { RequireMacOS = false }, probe),
+        // The fake tart (an empty TART_HOME: `tart ip` answers "not found"), so no test depends on a real tart on PATH.
+        _ => (new TartProvider(new TartOptions { RequireMacOS = false, Executable = SwarmPS.Tests.Contract.TartFixture.FakeTart,
+                Environment = new Dictionary<string, string?> { ["TART_HOME"] = Path.Combine(Path.GetTempPath(), "swarmps-no-tart-home") } }, probe),
             Env(name, new() { ["user"] = "dev", ["key"] = "/h/tart/keys/id_ed25519", ["runDir"] = "/h/tart/run/swarm-0123abcd-t-1" }), Path.Combine("/h/tart/run/swarm-0123abcd-t-1", "known_hosts")),
     };
 
@@ -69,5 +71,59 @@ public sealed class SshVmProviderTests
         }
         var planned = p.SshArguments(env, "10.0.0.9", new[] { "true" });
         planned.Should().Contain("UserKnownHostsFile=" + knownHosts);
+    }
+
+    /// <summary>
+    /// The in-guest stop script, run here against a real process tree: a parent sh with two children. The
+    /// /proc path is what Linux guests take; the ps path (no /proc, as on macOS Tart guests) is forced by
+    /// pointing the probe at a file that does not exist.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_in_guest_stop_script_ends_the_agents_whole_process_tree_and_removes_its_files(bool withoutProc)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var dir = Directory.CreateTempSubdirectory("swarmps-stopscript-").FullName;
+        try
+        {
+            var script = withoutProc ? SshVmProvider.StopAgentScript.Replace("/proc/1/status", "/nonexistent/status", StringComparison.Ordinal) : SshVmProvider.StopAgentScript;
+            var (pidFile, promptFile, childrenFile) = (Path.Combine(dir, "a.pid"), Path.Combine(dir, "a.txt"), Path.Combine(dir, "children"));
+            var agent = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh")
+            {
+                ArgumentList = { "-c", "sleep 300 & a=$!; sleep 301 & echo \"$a $!\" > \"$1\"; wait", "sh", childrenFile },
+            })!;
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!(File.Exists(childrenFile) && File.ReadAllText(childrenFile).EndsWith('\n')) && DateTime.UtcNow < deadline) Thread.Sleep(20);
+            var children = File.ReadAllText(childrenFile).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+            children.Should().HaveCount(2);
+            File.WriteAllText(pidFile, agent.Id + "\n");
+            File.WriteAllText(promptFile, "prompt");
+
+            var stop = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh") { ArgumentList = { "-c", script, "sh", pidFile, promptFile } })!;
+            stop.WaitForExit(30_000).Should().BeTrue();
+            stop.ExitCode.Should().Be(0);
+
+            agent.WaitForExit(10_000).Should().BeTrue("the agent itself got TERM");
+            foreach (var c in children)
+                Alive(c).Should().BeFalse($"child {c} of the agent is part of its tree");
+            File.Exists(pidFile).Should().BeFalse();
+            File.Exists(promptFile).Should().BeFalse();
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+
+        static bool Alive(int pid)
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                try { using var p = System.Diagnostics.Process.GetProcessById(pid); if (p.HasExited) return false; }
+                catch (ArgumentException) { return false; }
+                // The child may be a zombie of the killed parent for a moment before init reaps it.
+                var status = $"/proc/{pid}/status";
+                if (File.Exists(status) && File.ReadAllText(status).Contains("State:\tZ", StringComparison.Ordinal)) return false;
+                Thread.Sleep(100);
+            }
+            return true;
+        }
     }
 }
