@@ -153,7 +153,7 @@ public class QueueBatchTests : IDisposable
         _svc.Agents.Get(p1.Agent.Id).Status.Should().Be(AgentStatus.Lost);
 
         var adopted = _svc.Tasks.Get(added[1].Id);
-        adopted.Status.Should().Be(SwarmTaskStatus.Succeeded, "the running supervisor is found through its pid file and adopted");
+        adopted.Status.Should().Be(SwarmTaskStatus.Succeeded, "the running supervisor is found through its status line and adopted");
         adopted.AgentIds.Should().ContainSingle().Which.Should().Be(p2.Agent.Id);
         adopted.Attempts.Should().Be(1);
     }
@@ -187,20 +187,44 @@ public class QueueBatchTests : IDisposable
         var handle = new ShDetachedLauncher().Start(new DetachedProcessSpec("sh", new[] { "-c", "echo out; echo err >&2; nosuchcommand-xyz; exit 3" }, dir));
         handle.Exited.Should().NotBeNull("the launcher keeps the supervisor's process object");
         handle.Exited!.Wait(TimeSpan.FromSeconds(20)).Should().BeTrue();
-        // The exit file is complete when the supervisor has ended.
+        // The status file is complete when the supervisor has ended: the child and supervisor pids, then the exit code.
         handle.ExitCode.Should().Be(3);
-        File.ReadAllText(handle.ExitFile).Should().Be("3\n");
+        var lines = File.ReadAllText(handle.StatusFile).Split('\n');
+        lines.Should().HaveCount(3, "two whole lines");
+        lines[0].Should().Be($"{handle.ChildPid} {handle.StartedPid}");
+        lines[1].Should().Be("3");
+        lines[2].Should().BeEmpty();
         File.ReadAllText(handle.StdoutFile).Should().Be("out\n");
         File.ReadAllText(handle.StderrFile).Should().Contain("err").And.Contain("nosuchcommand-xyz");
         Directory.GetFiles(dir).Select(Path.GetFileName).Should().BeEquivalentTo(
-            new[] { "pid", "child.pid", "exit", "stdout.log", "stderr.log" }, "one file per fact, nothing else (each file is an inode to allocate)");
-        handle.StartedPid.Should().Be(handle.Pid);
+            new[] { "status", "stdout.log", "stderr.log" }, "one status file and the two logs, nothing else (each file is an inode to allocate)");
+        var fromFiles = new DetachedProcess(dir);
+        fromFiles.Pid.Should().Be(handle.StartedPid, "a process that finds the directory alone reads the supervisor from the status line");
+        fromFiles.ChildPid.Should().Be(handle.ChildPid);
+        DetachedProcess.ExitRecorded(dir).Should().BeTrue();
 
-        // A value without its newline is a write still in progress: not an exit code yet.
-        File.WriteAllText(handle.ExitFile, "12");
+        // A line without its newline is a write still in progress: not a value yet.
+        var child = handle.ChildPid!.Value;
+        File.WriteAllText(handle.StatusFile, $"{child} 1");
+        new DetachedProcess(dir).ChildPid.Should().BeNull();
+        new DetachedProcess(dir).Pid.Should().BeNull();
+        File.WriteAllText(handle.StatusFile, $"{child} 1\n12");
+        new DetachedProcess(dir).ChildPid.Should().Be(child);
         new DetachedProcess(dir).ExitCode.Should().BeNull();
-        File.WriteAllText(handle.ExitFile, "127\n");
+        DetachedProcess.ExitRecorded(dir).Should().BeFalse();
+        File.WriteAllText(handle.StatusFile, $"{child} 1\n127\n");
         new DetachedProcess(dir).ExitCode.Should().Be(127);
+        new DetachedProcess(dir).Pid.Should().Be(1);
+        DetachedProcess.ExitRecorded(dir).Should().BeTrue();
+        // A state directory from before the status file (or Windows): pid, child.pid, exit.
+        File.Delete(handle.StatusFile);
+        File.WriteAllText(Path.Combine(dir, "pid"), "42");
+        File.WriteAllText(Path.Combine(dir, "child.pid"), "43\n");
+        File.WriteAllText(Path.Combine(dir, "exit"), "5\n");
+        new DetachedProcess(dir).Pid.Should().Be(42);
+        new DetachedProcess(dir).ChildPid.Should().Be(43);
+        new DetachedProcess(dir).ExitCode.Should().Be(5);
+        DetachedProcess.ExitRecorded(dir).Should().BeTrue();
         new DetachedProcess(dir).Exited.Should().BeNull("a handle made from the directory alone cannot wait without polling");
     }
 }
