@@ -139,6 +139,12 @@ public class QueueBatchTests : IDisposable
         var p2 = ClaimLikeTheScheduler(added[1]);
         _svc.Agents.Launch(p2);
         p2.LaunchError.Should().BeNull();
+        // The supervisor names itself in its status line a few milliseconds after the start. A next
+        // scheduler runs only once the dead one's lease has expired (seconds later), and an agent
+        // younger than the launch grace is left alone; the backdating below skips both, so wait here.
+        var fromFiles = new DetachedProcess(p2.Spec.StateDirectory);
+        for (var i = 0; i < 200 && fromFiles.Pid is null; i++) Thread.Sleep(10);
+        fromFiles.Pid.Should().Be(p2.Handle!.StartedPid);
         // Both look older than a launch can take.
         Backdate(p1.Agent.Id, TimeSpan.FromMinutes(2));
         Backdate(p2.Agent.Id, TimeSpan.FromMinutes(2));
@@ -177,6 +183,33 @@ public class QueueBatchTests : IDisposable
         File.Exists(marker).Should().BeFalse("the command was killed before it could do anything");
         _svc.Agents.Get(p.Agent.Id).Status.Should().Be(AgentStatus.Stopped);
         _svc.Tasks.Get(added[0].Id).Status.Should().Be(SwarmTaskStatus.Cancelled);
+    }
+
+    [Fact]
+    public void A_task_agent_is_one_directory_of_five_files_and_an_agent_in_the_older_runs_layout_is_still_read()
+    {
+        if (Skip) return;
+        var added = _svc.Tasks.Add(new[] { Cmd("one", "echo hello; echo oops >&2") });
+        Sync.Run(new QueueScheduler(_svc).RunAsync(new SchedulerOptions { MaxParallel = 2, PollInterval = TimeSpan.FromMilliseconds(50) })).Drained.Should().BeTrue();
+        var agent = _svc.Agents.Get(_svc.Tasks.Get(added[0].Id).AgentIds.Single());
+        agent.Status.Should().Be(AgentStatus.Succeeded);
+        agent.RunDirectory(1).Should().Be(agent.Directory, "the first run's files are in the agent's directory");
+        Directory.GetDirectories(agent.Directory).Should().BeEmpty();
+        Directory.GetFiles(agent.Directory).Select(Path.GetFileName).Should().BeEquivalentTo(
+            new[] { AgentService.CommandFileName, AgentService.PromptFileName, "stdout.log", "stderr.log", "status" },
+            "the command (for follow-ups), the prompt (SWARM_PROMPT_FILE), the logs and the supervisor's status: nothing else");
+        if (!OperatingSystem.IsWindows())
+            File.GetUnixFileMode(Path.Combine(agent.Directory, AgentService.PromptFileName)).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        _svc.Agents.ReadOutput(agent.Id, raw: true).Select(o => (o.Stream, o.Text)).Should().Equal(("stdout", "hello"), ("stderr", "oops"));
+
+        // An agent written by an earlier version: runs/1 with pid, child.pid and exit.
+        var old = Directory.CreateDirectory(Path.Combine(agent.Directory, "runs", "1")).FullName;
+        File.WriteAllText(Path.Combine(old, "stdout.log"), "from before\n");
+        File.WriteAllText(Path.Combine(old, "stderr.log"), "");
+        File.WriteAllText(Path.Combine(old, "exit"), "0\n");
+        agent.RunDirectory(1).Should().Be(old);
+        _svc.Agents.ReadOutput(agent.Id, raw: true).Select(o => o.Text).Should().Equal("from before");
+        DetachedProcess.ExitRecorded(agent.RunDirectory(1)).Should().BeTrue();
     }
 
     [Fact]

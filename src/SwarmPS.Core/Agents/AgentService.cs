@@ -129,13 +129,16 @@ public sealed class AgentService
     private DetachedProcessSpec BuildLaunch(SwarmAgent agent, SwarmEnvironment env, AgentProfile profile, string prompt, IReadOnlyList<string>? command, bool followUp)
     {
         var runDir = agent.RunDirectory(agent.Run);
-        SwarmHome.EnsurePrivateDirectory(Path.GetDirectoryName(runDir)!);
-        SwarmHome.EnsurePrivateDirectory(runDir);
+        if (runDir != agent.Directory)
+        {
+            // A follow-up run: runs/<n> (the first run's files are in the agent's directory, made with it).
+            SwarmHome.EnsurePrivateDirectory(Path.GetDirectoryName(runDir)!);
+            SwarmHome.EnsurePrivateDirectory(runDir);
+        }
         // The prompt reaches the agent byte-exact: written as UTF-8 without BOM, passed as one
         // argv element or as stdin, never through a shell.
         var promptFile = Path.Combine(runDir, PromptFileName);
-        File.WriteAllBytes(promptFile, new UTF8Encoding(false).GetBytes(prompt));
-        SwarmHome.MakeFilePrivate(promptFile);
+        WritePrivateFile(promptFile, new UTF8Encoding(false).GetBytes(prompt));
         var argv = profile.BuildArgv(new AgentInvocation
         {
             Ticket = env.Ticket, Prompt = prompt, PromptFile = promptFile, SessionId = agent.SessionId, FollowUp = followUp,
@@ -156,6 +159,25 @@ public sealed class AgentService
             Environment = plan.Environment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
             StandardInputFile = profile.PromptDelivery == PromptDelivery.Stdin || plan.PromptOnStandardInput ? promptFile : null,
         };
+    }
+
+    /// <summary>
+    /// Writes a file only the user can read: created 0600 on Unix (no chmod afterwards, which would
+    /// be one more inode update per agent); an existing file is tightened like before.
+    /// </summary>
+    private static void WritePrivateFile(string path, byte[] bytes)
+    {
+        if (OperatingSystem.IsWindows() || File.Exists(path))
+        {
+            File.WriteAllBytes(path, bytes);
+            SwarmHome.MakeFilePrivate(path);
+            return;
+        }
+        using var fs = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+        fs.Write(bytes);
     }
 
     // ------------------------------------------------------------------ batched start (the scheduler)
