@@ -101,27 +101,51 @@ public sealed class DetachedProcess
     /// </summary>
     private Status? ReadStatus()
     {
-        string raw;
-        try { raw = File.ReadAllText(StatusFile); }
+        // Read with one open/read/close into a stack buffer: pollers call this for every running
+        // agent on every pass, so no reader objects, no text decoding.
+        Span<byte> buf = stackalloc byte[128];
+        int n;
+        try
+        {
+            using var handle = File.OpenHandle(StatusFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            n = RandomAccess.Read(handle, buf, 0);
+        }
         catch (FileNotFoundException) { return null; }
         catch (DirectoryNotFoundException) { return null; }
         catch (IOException) { return new Status(null, null, null); }
         catch (UnauthorizedAccessException) { return new Status(null, null, null); }
-        var first = raw.IndexOf('\n');
+        var raw = buf[..n];
+        var first = raw.IndexOf((byte)'\n');
         if (first < 0) return new Status(null, null, null);
-        var ids = raw.AsSpan(0, first).Trim();
+        var ids = raw[..first];
         int? child = null, supervisor = null;
-        var space = ids.IndexOf(' ');
+        var space = ids.IndexOf((byte)' ');
         if (space > 0)
         {
-            if (int.TryParse(ids[..space], NumberStyles.None, CultureInfo.InvariantCulture, out var c)) child = c;
-            if (int.TryParse(ids[(space + 1)..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var s)) supervisor = s;
+            child = ParseLine(ids[..space]);
+            supervisor = ParseLine(ids[(space + 1)..]);
         }
-        int? exit = null;
-        var rest = raw.AsSpan(first + 1);
-        var second = rest.IndexOf('\n');
-        if (second >= 0 && int.TryParse(rest[..second].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var e)) exit = e;
+        var rest = raw[(first + 1)..];
+        var second = rest.IndexOf((byte)'\n');
+        var exit = second >= 0 ? ParseLine(rest[..second]) : null;
         return new Status(child, supervisor, exit);
+    }
+
+    /// <summary>A decimal integer (optionally negative) between optional blanks; null otherwise.</summary>
+    private static int? ParseLine(ReadOnlySpan<byte> text)
+    {
+        text = text.Trim((byte)' ').Trim((byte)'\r');
+        var negative = text.Length > 0 && text[0] == (byte)'-';
+        if (negative) text = text[1..];
+        if (text.Length is 0 or > 10) return null;
+        long v = 0;
+        foreach (var c in text)
+        {
+            if (c is < (byte)'0' or > (byte)'9') return null;
+            v = v * 10 + (c - '0');
+        }
+        v = negative ? -v : v;
+        return v is >= int.MinValue and <= int.MaxValue ? (int)v : null;
     }
 
     /// <summary>
