@@ -73,7 +73,9 @@ public sealed class AgentCliTests : IDisposable
         return r.Json;
     }
 
-    private string RunDir(JsonElement agent, int run = 1) => Path.Combine(Str(agent, "directory"), "runs", run.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    // The first run's files are in the agent's directory; a follow-up run n has runs/<n>.
+    private string RunDir(JsonElement agent, int run = 1) =>
+        run == 1 ? Str(agent, "directory") : Path.Combine(Str(agent, "directory"), "runs", run.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
     public async Task Start_list_get_wait_logs_send_and_stop_round_trip_with_json()

@@ -46,6 +46,8 @@ public class DetachedProcessTests
 
         var helper = new DetachedProcess(state);
         helper.HasExited.Should().BeFalse("the parent is gone but the command (sleep 2) is still running");
+        // The supervisor writes its pid (the status file's first line) right after starting the command.
+        for (var i = 0; i < 100 && helper.Pid is null; i++) await Task.Delay(50);
         helper.Pid.Should().NotBeNull();
         helper.Pid!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture).Should().Be(printedPid);
         Alive(helper.Pid.Value).Should().BeTrue("the supervisor outlives its parent");

@@ -139,6 +139,12 @@ public class QueueBatchTests : IDisposable
         var p2 = ClaimLikeTheScheduler(added[1]);
         _svc.Agents.Launch(p2);
         p2.LaunchError.Should().BeNull();
+        // The supervisor names itself in its status line a few milliseconds after the start. A next
+        // scheduler runs only once the dead one's lease has expired (seconds later), and an agent
+        // younger than the launch grace is left alone; the backdating below skips both, so wait here.
+        var fromFiles = new DetachedProcess(p2.Spec.StateDirectory);
+        for (var i = 0; i < 200 && fromFiles.Pid is null; i++) Thread.Sleep(10);
+        fromFiles.Pid.Should().Be(p2.Handle!.StartedPid);
         // Both look older than a launch can take.
         Backdate(p1.Agent.Id, TimeSpan.FromMinutes(2));
         Backdate(p2.Agent.Id, TimeSpan.FromMinutes(2));
@@ -153,7 +159,7 @@ public class QueueBatchTests : IDisposable
         _svc.Agents.Get(p1.Agent.Id).Status.Should().Be(AgentStatus.Lost);
 
         var adopted = _svc.Tasks.Get(added[1].Id);
-        adopted.Status.Should().Be(SwarmTaskStatus.Succeeded, "the running supervisor is found through its pid file and adopted");
+        adopted.Status.Should().Be(SwarmTaskStatus.Succeeded, "the running supervisor is found through its status line and adopted");
         adopted.AgentIds.Should().ContainSingle().Which.Should().Be(p2.Agent.Id);
         adopted.Attempts.Should().Be(1);
     }
@@ -180,6 +186,33 @@ public class QueueBatchTests : IDisposable
     }
 
     [Fact]
+    public void A_task_agent_is_one_directory_of_five_files_and_an_agent_in_the_older_runs_layout_is_still_read()
+    {
+        if (Skip) return;
+        var added = _svc.Tasks.Add(new[] { Cmd("one", "echo hello; echo oops >&2") });
+        Sync.Run(new QueueScheduler(_svc).RunAsync(new SchedulerOptions { MaxParallel = 2, PollInterval = TimeSpan.FromMilliseconds(50) })).Drained.Should().BeTrue();
+        var agent = _svc.Agents.Get(_svc.Tasks.Get(added[0].Id).AgentIds.Single());
+        agent.Status.Should().Be(AgentStatus.Succeeded);
+        agent.RunDirectory(1).Should().Be(agent.Directory, "the first run's files are in the agent's directory");
+        Directory.GetDirectories(agent.Directory).Should().BeEmpty();
+        Directory.GetFiles(agent.Directory).Select(Path.GetFileName).Should().BeEquivalentTo(
+            new[] { AgentService.CommandFileName, AgentService.PromptFileName, "stdout.log", "stderr.log", "status" },
+            "the command (for follow-ups), the prompt (SWARM_PROMPT_FILE), the logs and the supervisor's status: nothing else");
+        if (!OperatingSystem.IsWindows())
+            File.GetUnixFileMode(Path.Combine(agent.Directory, AgentService.PromptFileName)).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        _svc.Agents.ReadOutput(agent.Id, raw: true).Select(o => (o.Stream, o.Text)).Should().Equal(("stdout", "hello"), ("stderr", "oops"));
+
+        // An agent written by an earlier version: runs/1 with pid, child.pid and exit.
+        var old = Directory.CreateDirectory(Path.Combine(agent.Directory, "runs", "1")).FullName;
+        File.WriteAllText(Path.Combine(old, "stdout.log"), "from before\n");
+        File.WriteAllText(Path.Combine(old, "stderr.log"), "");
+        File.WriteAllText(Path.Combine(old, "exit"), "0\n");
+        agent.RunDirectory(1).Should().Be(old);
+        _svc.Agents.ReadOutput(agent.Id, raw: true).Select(o => o.Text).Should().Equal("from before");
+        DetachedProcess.ExitRecorded(agent.RunDirectory(1)).Should().BeTrue();
+    }
+
+    [Fact]
     public void The_sh_supervisor_writes_only_its_files_as_whole_lines_and_reports_its_exit_without_polling()
     {
         if (Skip) return;
@@ -187,20 +220,44 @@ public class QueueBatchTests : IDisposable
         var handle = new ShDetachedLauncher().Start(new DetachedProcessSpec("sh", new[] { "-c", "echo out; echo err >&2; nosuchcommand-xyz; exit 3" }, dir));
         handle.Exited.Should().NotBeNull("the launcher keeps the supervisor's process object");
         handle.Exited!.Wait(TimeSpan.FromSeconds(20)).Should().BeTrue();
-        // The exit file is complete when the supervisor has ended.
+        // The status file is complete when the supervisor has ended: the child and supervisor pids, then the exit code.
         handle.ExitCode.Should().Be(3);
-        File.ReadAllText(handle.ExitFile).Should().Be("3\n");
+        var lines = File.ReadAllText(handle.StatusFile).Split('\n');
+        lines.Should().HaveCount(3, "two whole lines");
+        lines[0].Should().Be($"{handle.ChildPid} {handle.StartedPid}");
+        lines[1].Should().Be("3");
+        lines[2].Should().BeEmpty();
         File.ReadAllText(handle.StdoutFile).Should().Be("out\n");
         File.ReadAllText(handle.StderrFile).Should().Contain("err").And.Contain("nosuchcommand-xyz");
         Directory.GetFiles(dir).Select(Path.GetFileName).Should().BeEquivalentTo(
-            new[] { "pid", "child.pid", "exit", "stdout.log", "stderr.log" }, "one file per fact, nothing else (each file is an inode to allocate)");
-        handle.StartedPid.Should().Be(handle.Pid);
+            new[] { "status", "stdout.log", "stderr.log" }, "one status file and the two logs, nothing else (each file is an inode to allocate)");
+        var fromFiles = new DetachedProcess(dir);
+        fromFiles.Pid.Should().Be(handle.StartedPid, "a process that finds the directory alone reads the supervisor from the status line");
+        fromFiles.ChildPid.Should().Be(handle.ChildPid);
+        DetachedProcess.ExitRecorded(dir).Should().BeTrue();
 
-        // A value without its newline is a write still in progress: not an exit code yet.
-        File.WriteAllText(handle.ExitFile, "12");
+        // A line without its newline is a write still in progress: not a value yet.
+        var child = handle.ChildPid!.Value;
+        File.WriteAllText(handle.StatusFile, $"{child} 1");
+        new DetachedProcess(dir).ChildPid.Should().BeNull();
+        new DetachedProcess(dir).Pid.Should().BeNull();
+        File.WriteAllText(handle.StatusFile, $"{child} 1\n12");
+        new DetachedProcess(dir).ChildPid.Should().Be(child);
         new DetachedProcess(dir).ExitCode.Should().BeNull();
-        File.WriteAllText(handle.ExitFile, "127\n");
+        DetachedProcess.ExitRecorded(dir).Should().BeFalse();
+        File.WriteAllText(handle.StatusFile, $"{child} 1\n127\n");
         new DetachedProcess(dir).ExitCode.Should().Be(127);
+        new DetachedProcess(dir).Pid.Should().Be(1);
+        DetachedProcess.ExitRecorded(dir).Should().BeTrue();
+        // A state directory from before the status file (or Windows): pid, child.pid, exit.
+        File.Delete(handle.StatusFile);
+        File.WriteAllText(Path.Combine(dir, "pid"), "42");
+        File.WriteAllText(Path.Combine(dir, "child.pid"), "43\n");
+        File.WriteAllText(Path.Combine(dir, "exit"), "5\n");
+        new DetachedProcess(dir).Pid.Should().Be(42);
+        new DetachedProcess(dir).ChildPid.Should().Be(43);
+        new DetachedProcess(dir).ExitCode.Should().Be(5);
+        DetachedProcess.ExitRecorded(dir).Should().BeTrue();
         new DetachedProcess(dir).Exited.Should().BeNull("a handle made from the directory alone cannot wait without polling");
     }
 }

@@ -87,5 +87,7 @@ function Get-FakeCommand {
 function Get-ReceivedPrompt {
     [CmdletBinding()]
     param([Parameter(Mandatory)] $Agent, [int] $Run = 1)
-    [System.IO.File]::ReadAllBytes((Join-Path $Agent.Directory "runs/$Run/received.bin"))
+    # The first run's files are in the agent's directory; a follow-up run n has runs/<n>.
+    $runDir = if ($Run -eq 1) { $Agent.Directory } else { Join-Path $Agent.Directory "runs/$Run" }
+    [System.IO.File]::ReadAllBytes((Join-Path $runDir 'received.bin'))
 }

@@ -51,7 +51,18 @@ public sealed class SwarmAgent
 
     public bool IsTerminal => Status is AgentStatus.Succeeded or AgentStatus.Failed or AgentStatus.Stopped or AgentStatus.Lost;
 
-    public string RunDirectory(int run) => System.IO.Path.Combine(Directory, "runs", run.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>
+    /// Where a run's files are (its prompt, logs and the supervisor's status file). The first run
+    /// uses the agent's directory itself, so an agent costs one directory (each directory and file
+    /// is an inode to allocate, the largest cost of a short agent on a busy disk); a follow-up run
+    /// n &gt;= 2 gets <c>runs/n</c>. Agents created before this layout keep their <c>runs/1</c>.
+    /// </summary>
+    public string RunDirectory(int run)
+    {
+        var numbered = System.IO.Path.Combine(Directory, "runs", run.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (run != 1) return numbered;
+        return System.IO.Directory.Exists(numbered) ? numbered : Directory;
+    }
 }
 
 /// <summary>One prompt given to an agent and what came of it.</summary>

@@ -129,13 +129,16 @@ public sealed class AgentService
     private DetachedProcessSpec BuildLaunch(SwarmAgent agent, SwarmEnvironment env, AgentProfile profile, string prompt, IReadOnlyList<string>? command, bool followUp)
     {
         var runDir = agent.RunDirectory(agent.Run);
-        SwarmHome.EnsurePrivateDirectory(Path.GetDirectoryName(runDir)!);
-        SwarmHome.EnsurePrivateDirectory(runDir);
+        if (runDir != agent.Directory)
+        {
+            // A follow-up run: runs/<n> (the first run's files are in the agent's directory, made with it).
+            SwarmHome.EnsurePrivateDirectory(Path.GetDirectoryName(runDir)!);
+            SwarmHome.EnsurePrivateDirectory(runDir);
+        }
         // The prompt reaches the agent byte-exact: written as UTF-8 without BOM, passed as one
         // argv element or as stdin, never through a shell.
         var promptFile = Path.Combine(runDir, PromptFileName);
-        File.WriteAllBytes(promptFile, new UTF8Encoding(false).GetBytes(prompt));
-        SwarmHome.MakeFilePrivate(promptFile);
+        WritePrivateFile(promptFile, new UTF8Encoding(false).GetBytes(prompt));
         var argv = profile.BuildArgv(new AgentInvocation
         {
             Ticket = env.Ticket, Prompt = prompt, PromptFile = promptFile, SessionId = agent.SessionId, FollowUp = followUp,
@@ -156,6 +159,25 @@ public sealed class AgentService
             Environment = plan.Environment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
             StandardInputFile = profile.PromptDelivery == PromptDelivery.Stdin || plan.PromptOnStandardInput ? promptFile : null,
         };
+    }
+
+    /// <summary>
+    /// Writes a file only the user can read: created 0600 on Unix (no chmod afterwards, which would
+    /// be one more inode update per agent); an existing file is tightened like before.
+    /// </summary>
+    private static void WritePrivateFile(string path, byte[] bytes)
+    {
+        if (OperatingSystem.IsWindows() || File.Exists(path))
+        {
+            File.WriteAllBytes(path, bytes);
+            SwarmHome.MakeFilePrivate(path);
+            return;
+        }
+        using var fs = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+        fs.Write(bytes);
     }
 
     // ------------------------------------------------------------------ batched start (the scheduler)
@@ -361,13 +383,13 @@ public sealed class AgentService
             var ok = parser.Succeeded(code);
             var status = stopped ? AgentStatus.Stopped : ok ? AgentStatus.Succeeded : AgentStatus.Failed;
             var error = stopped ? "stopped on request" : ok ? null : parser.FailureReason(code) + StderrTail(dp.StderrFile);
-            return Copy(a, status: status, exitCode: code, endedAt: File.GetLastWriteTimeUtc(dp.ExitFile), sessionId: s.SessionId ?? a.SessionId,
+            return Copy(a, status: status, exitCode: code, endedAt: dp.ExitedAtUtc ?? DateTime.UtcNow, sessionId: s.SessionId ?? a.SessionId,
                 pid: dp.ChildPid, summary: s, totals: totals, error: error, result: s.Result, supervisorRss: a.SupervisorMemoryKb ?? MeasureRss(dp.Pid));
         }
-        // A supervisor started but not recorded (its launcher died in between): the pid file the
-        // launcher writes right after the start names it; accept it only for a process that
-        // started after this run was recorded, never a recycled pid.
-        var supervisor = a.Supervisor ?? SupervisorFromPidFile(dp, a);
+        // A supervisor started but not recorded (its launcher died in between): the status line the
+        // supervisor writes right after starting the command names it (the pid file on Windows);
+        // accept it only for a process that started after this run was recorded, never a recycled pid.
+        var supervisor = a.Supervisor ?? SupervisorFromFiles(dp, a);
         var alive = ProcessIdentity.IsAlive(supervisor);
         if (!alive)
         {
@@ -388,7 +410,7 @@ public sealed class AgentService
         return Copy(a, status: newStatus, supervisor: supervisor, pid: childPid, sessionId: sessionId, summary: s, totals: totals, supervisorRss: rss);
     }
 
-    private static string? SupervisorFromPidFile(DetachedProcess dp, SwarmAgent a)
+    private static string? SupervisorFromFiles(DetachedProcess dp, SwarmAgent a)
     {
         if (dp.Pid is not { } pid || ProcessIdentity.Of(pid) is not { } identity) return null;
         var at = identity.IndexOf('@', StringComparison.Ordinal);
@@ -754,7 +776,7 @@ public sealed class AgentService
     public static bool MayHaveEnded(SwarmAgent a)
     {
         if (a.IsTerminal) return true;
-        if (File.Exists(Path.Combine(a.RunDirectory(a.Run), DetachedProcess.ExitFileName))) return true;
+        if (DetachedProcess.ExitRecorded(a.RunDirectory(a.Run))) return true;
         // Starting without a recorded supervisor for longer than a launch takes: whoever launched it
         // died between recording the agent and recording its supervisor (Reconcile decides: the
         // exit file if the supervisor ran, otherwise Lost).

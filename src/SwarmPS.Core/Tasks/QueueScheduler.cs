@@ -268,7 +268,7 @@ public sealed class QueueScheduler
     /// the supervisors launched, and ONE more transaction records them. Each transition is
     /// committed before it is acted on, as with one transaction per step; a crash after the first
     /// commit leaves Starting agents without a supervisor, which the next scheduler finds (the
-    /// supervisor's pid file, its exit file, or Lost after <see cref="AgentService.LaunchGrace"/>)
+    /// supervisor's status line (its pid, then its exit code), or Lost after <see cref="AgentService.LaunchGrace"/>)
     /// and retries or fails under the task's policy. Tasks that need a new environment (or whose
     /// start cannot be prepared) go one by one through <see cref="DispatchOneAsync"/>.
     /// Returns how many were dispatched.
@@ -461,7 +461,7 @@ public sealed class QueueScheduler
                 changed = true;
                 continue;
             }
-            var mayHaveEnded = agent.IsTerminal || File.Exists(Path.Combine(agent.RunDirectory(agent.Run), Processes.Detached.DetachedProcess.ExitFileName));
+            var mayHaveEnded = agent.IsTerminal || Processes.Detached.DetachedProcess.ExitRecorded(agent.RunDirectory(agent.Run));
             if (!mayHaveEnded)
             {
                 // Liveness of the supervisor costs a process lookup; do it about once a second per task.

@@ -30,10 +30,12 @@ public sealed class DetachedProcessSpec
 /// The files a detached helper writes, and the reading of them. Everything a later process (a new
 /// pwsh session, the CLI, repair) needs to find out what happened lives in the state directory:
 /// <list type="bullet">
-/// <item><c>pid</c>: the supervisor's process id (written by the launcher before Start returns);</item>
-/// <item><c>child.pid</c> (Unix): the command's own process id, to stop it;</item>
+/// <item><c>status</c> (Unix): written by the supervisor itself, one line at a time. First line
+/// "<c>childpid supervisorpid</c>" once the command is started, then a second line with the
+/// command's exit code when it ends. A line counts only once its newline is there;</item>
 /// <item><c>stdout.log</c>, <c>stderr.log</c>: the command's output;</item>
-/// <item><c>exit</c>: the command's exit code, written atomically (rename) when it ends.</item>
+/// <item>Windows (and state directories written before <c>status</c> existed): <c>pid</c> (the
+/// supervisor, written by the launcher), <c>child.pid</c>, and <c>exit</c> (written atomically).</item>
 /// </list>
 /// </summary>
 public sealed class DetachedProcess
@@ -43,6 +45,7 @@ public sealed class DetachedProcess
     public const string ExitFileName = "exit";
     public const string StdoutFileName = "stdout.log";
     public const string StderrFileName = "stderr.log";
+    public const string StatusFileName = "status";
 
     public DetachedProcess(string stateDirectory) => StateDirectory = Path.GetFullPath(stateDirectory);
 
@@ -52,15 +55,98 @@ public sealed class DetachedProcess
     public string ExitFile => Path.Combine(StateDirectory, ExitFileName);
     public string StdoutFile => Path.Combine(StateDirectory, StdoutFileName);
     public string StderrFile => Path.Combine(StateDirectory, StderrFileName);
+    public string StatusFile => Path.Combine(StateDirectory, StatusFileName);
 
-    /// <summary>The supervisor's pid, or null if it was never recorded.</summary>
-    public int? Pid => ReadInt(PidFile, requireNewline: false);
+    /// <summary>
+    /// The supervisor's pid: as the launcher got it when this object came from the start, otherwise
+    /// from the status file (the supervisor writes it together with the command's pid, right after
+    /// starting the command) or the launcher's <c>pid</c> file (Windows, older state directories);
+    /// null if not recorded (yet).
+    /// </summary>
+    public int? Pid => StartedPid ?? (ReadStatus() is { } st ? st.Supervisor : ReadInt(PidFile, requireNewline: false));
 
     /// <summary>The command's own pid (Unix), or null.</summary>
-    public int? ChildPid => ReadInt(ChildPidFile, requireNewline: true);
+    public int? ChildPid => ReadStatus() is { } st ? st.Child : ReadInt(ChildPidFile, requireNewline: true);
 
     /// <summary>The exit code once the command has ended; null while it runs (or if the supervisor was killed).</summary>
-    public int? ExitCode => ReadInt(ExitFile, requireNewline: true);
+    public int? ExitCode => ReadStatus() is { } st ? st.Exit : ReadInt(ExitFile, requireNewline: true);
+
+    /// <summary>When the exit code was written (the file's last write), or null while there is none.</summary>
+    public DateTime? ExitedAtUtc
+    {
+        get
+        {
+            if (ExitCode is null) return null;
+            var file = File.Exists(StatusFile) ? StatusFile : ExitFile;
+            return File.GetLastWriteTimeUtc(file);
+        }
+    }
+
+    /// <summary>
+    /// Cheap check for pollers: true once an exit code is recorded in <paramref name="stateDirectory"/>
+    /// (one small read; the status file exists while the command runs, so its existence says nothing).
+    /// </summary>
+    public static bool ExitRecorded(string stateDirectory)
+    {
+        var dp = new DetachedProcess(stateDirectory);
+        return dp.ReadStatus() is { } st ? st.Exit is not null : File.Exists(dp.ExitFile);
+    }
+
+    private readonly record struct Status(int? Child, int? Supervisor, int? Exit);
+
+    /// <summary>
+    /// The status file, or null when there is none (a Windows helper, an older state directory).
+    /// Only complete lines (ending in a newline) count: the supervisor writes each line with one
+    /// write(2), the first into a fresh file, the second appended.
+    /// </summary>
+    private Status? ReadStatus()
+    {
+        // Read with one open/read/close into a stack buffer: pollers call this for every running
+        // agent on every pass, so no reader objects, no text decoding.
+        Span<byte> buf = stackalloc byte[128];
+        int n;
+        try
+        {
+            using var handle = File.OpenHandle(StatusFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            n = RandomAccess.Read(handle, buf, 0);
+        }
+        catch (FileNotFoundException) { return null; }
+        catch (DirectoryNotFoundException) { return null; }
+        catch (IOException) { return new Status(null, null, null); }
+        catch (UnauthorizedAccessException) { return new Status(null, null, null); }
+        var raw = buf[..n];
+        var first = raw.IndexOf((byte)'\n');
+        if (first < 0) return new Status(null, null, null);
+        var ids = raw[..first];
+        int? child = null, supervisor = null;
+        var space = ids.IndexOf((byte)' ');
+        if (space > 0)
+        {
+            child = ParseLine(ids[..space]);
+            supervisor = ParseLine(ids[(space + 1)..]);
+        }
+        var rest = raw[(first + 1)..];
+        var second = rest.IndexOf((byte)'\n');
+        var exit = second >= 0 ? ParseLine(rest[..second]) : null;
+        return new Status(child, supervisor, exit);
+    }
+
+    /// <summary>A decimal integer (optionally negative) between optional blanks; null otherwise.</summary>
+    private static int? ParseLine(ReadOnlySpan<byte> text)
+    {
+        text = text.Trim((byte)' ').Trim((byte)'\r');
+        var negative = text.Length > 0 && text[0] == (byte)'-';
+        if (negative) text = text[1..];
+        if (text.Length is 0 or > 10) return null;
+        long v = 0;
+        foreach (var c in text)
+        {
+            if (c is < (byte)'0' or > (byte)'9') return null;
+            v = v * 10 + (c - '0');
+        }
+        v = negative ? -v : v;
+        return v is >= int.MinValue and <= int.MaxValue ? (int)v : null;
+    }
 
     /// <summary>
     /// Completes when the supervisor ends, for a helper started by this process (the launcher keeps
@@ -116,7 +202,11 @@ public sealed class DetachedProcess
 /// </summary>
 public interface IDetachedLauncher
 {
-    /// <summary>Starts the command detached and returns once its pid is recorded.</summary>
+    /// <summary>
+    /// Starts the command detached and returns once the supervisor runs (its pid in
+    /// <see cref="DetachedProcess.StartedPid"/>); the files name it shortly after (the supervisor's
+    /// status line on Unix, the launcher's pid file on Windows).
+    /// </summary>
     DetachedProcess Start(DetachedProcessSpec spec);
 }
 
@@ -127,7 +217,7 @@ public static class DetachedLauncher
     internal static void PrepareStateDirectory(string dir)
     {
         SwarmHome.EnsurePrivateDirectory(dir);
-        foreach (var f in new[] { DetachedProcess.PidFileName, DetachedProcess.ChildPidFileName, DetachedProcess.ExitFileName, DetachedProcess.StdoutFileName, DetachedProcess.StderrFileName })
+        foreach (var f in new[] { DetachedProcess.PidFileName, DetachedProcess.ChildPidFileName, DetachedProcess.ExitFileName, DetachedProcess.StatusFileName, DetachedProcess.StdoutFileName, DetachedProcess.StderrFileName })
         {
             var path = Path.Combine(dir, f);
             if (File.Exists(path)) File.Delete(path);

@@ -7,7 +7,7 @@ namespace SwarmPS.Core.Processes.Detached;
 /// moves its own stdio to files and ignores SIGHUP and SIGINT, so neither a closed terminal nor
 /// Ctrl+C aimed at pwsh reaches it; when the caller exits, it is re-parented to init and keeps
 /// going. It runs the command in the background (a background job of a non-interactive shell
-/// ignores SIGINT), records the command's pid, and writes its exit code atomically when it ends.
+/// ignores SIGINT), records the command's pid, and records its exit code when it ends.
 /// One process start per supervisor (no launcher shell in between), about 1-2 MB resident.
 /// </summary>
 /// <remarks>
@@ -17,16 +17,18 @@ namespace SwarmPS.Core.Processes.Detached;
 /// supervisor then records 128+signal.
 /// <para>
 /// Every command in the script is a dash builtin: no <c>mv</c> or other external program, so a
-/// supervisor costs one exec (sh) plus the command's own fork. <c>child.pid</c> and <c>exit</c> are
-/// written with one <c>echo</c> each: a single write(2) of "N\n" into a freshly created (empty)
-/// file. The file's size becomes non-zero only when the whole line is in it, so a reader sees
-/// either nothing or the complete line; <see cref="DetachedProcess"/> only accepts a value ending in
-/// a newline. (A rename made the write atomic before; two <c>mv</c> processes per agent cost more
-/// than the supervisor and the agent's own start together.) The supervisor's own stdout and
-/// stderr are the command's log files, which the command inherits: its rare messages (a command
-/// that cannot be found) land where the user looks, and it creates only the files it must
-/// (<c>stdout.log</c>, <c>stderr.log</c>, <c>child.pid</c>, <c>exit</c>; each new file costs an
-/// inode allocation, the largest cost per agent on a busy ext4).
+/// supervisor costs one exec (sh) plus the command's own fork. It keeps ONE status file: once the
+/// command is started, one <c>echo</c> writes "<c>childpid supervisorpid</c>\n" into the fresh
+/// (empty) file, a single write(2); when the command ends, one <c>echo</c> appends its exit code
+/// line (O_APPEND, a single write(2)). A reader sees nothing, the first line, or both lines, and
+/// <see cref="DetachedProcess"/> only accepts a line ending in a newline. (A rename made the writes
+/// atomic before; two <c>mv</c> processes per agent cost more than the supervisor and the agent's
+/// own start together.) The launcher writes no pid file: the caller records the supervisor in the
+/// registry, and crash recovery reads the status line. The supervisor's own stdout and stderr are
+/// the command's log files, which the command inherits: its rare messages (a command that cannot
+/// be found) land where the user looks. So a run creates exactly three files (<c>stdout.log</c>,
+/// <c>stderr.log</c>, <c>status</c>): each new file costs an inode allocation, the largest cost per
+/// agent on a busy ext4.
 /// </para>
 /// </remarks>
 public sealed class ShDetachedLauncher : IDetachedLauncher
@@ -38,9 +40,9 @@ public sealed class ShDetachedLauncher : IDetachedLauncher
         trap '' HUP INT
         "$@" <"$in" &
         child=$!
-        echo "$child" >"$dir/child.pid"
+        echo "$child $$" >"$dir/status"
         wait "$child"
-        echo "$?" >"$dir/exit"
+        echo "$?" >>"$dir/status"
         """;
 
     public string Shell { get; init; } = "/bin/sh";
@@ -78,11 +80,10 @@ public sealed class ShDetachedLauncher : IDetachedLauncher
                 exited.TrySetResult();
             };
             supervisor.EnableRaisingEvents = true;
-            var pid = supervisor.Id;
-            var tmp = Path.Combine(dir, "pid.tmp");
-            File.WriteAllText(tmp, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            File.Move(tmp, Path.Combine(dir, DetachedProcess.PidFileName), overwrite: true);
-            return new DetachedProcess(dir) { Exited = exited.Task, StartedPid = pid };
+            // No pid file: the caller records the supervisor (registry), and the supervisor itself
+            // writes its pid into the status file's first line, which is what a later process that
+            // finds the state directory alone (crash recovery) reads.
+            return new DetachedProcess(dir) { Exited = exited.Task, StartedPid = supervisor.Id };
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
