@@ -123,8 +123,8 @@ public sealed class SwarmService
                 throw new SwarmException(ErrorIds.ProviderUnavailable, SwarmErrorKind.Unavailable, $"The {provider.Name} provider is not available here: {availability.Reason}", request.Ticket, ex);
             throw;
         }
-        HostResources.EnsureCapacity(draft, request.Force);
-        var reserved = Registry.Reserve(draft, Config.Ports);
+        // The oversubscription check runs inside the reservation's transaction: concurrent creates are admitted one by one.
+        var reserved = Registry.Reserve(draft, Config.Ports, HostResources.Admission(draft, request.Force));
         try
         {
             var created = await provider.CreateAsync(reserved, request, ctx, ct).ConfigureAwait(false);

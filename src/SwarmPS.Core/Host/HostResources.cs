@@ -141,15 +141,24 @@ namespace SwarmPS.Core.Host
         /// checked resource past capacity × overcommit. Environments that allocate nothing are never refused;
         /// <paramref name="force"/> skips the check.
         /// </summary>
-        public void EnsureCapacity(SwarmEnvironment draft, bool force)
+        public void EnsureCapacity(SwarmEnvironment draft, bool force) => Admission(draft, force)?.Invoke(_service.Registry.ListEnvironments());
+
+        /// <summary>
+        /// The same check as <see cref="EnsureCapacity"/>, to run against the rows inside the registry's reservation
+        /// transaction (<see cref="Registry.SwarmRegistry.Reserve"/>), so concurrent creates are checked one after
+        /// the other. The host's capacity is read here, before the transaction. Null when there is nothing to check.
+        /// </summary>
+        public Action<IReadOnlyList<SwarmEnvironment>>? Admission(SwarmEnvironment draft, bool force)
         {
-            if (force) return;
+            if (force) return null;
             var want = HostAllocation.Of(draft);
-            if (want.IsEmpty) return;
-            var others = _service.Registry.ListEnvironments().Where(e => !string.Equals(e.Ticket, draft.Ticket, StringComparison.OrdinalIgnoreCase));
+            if (want.IsEmpty) return null;
             // File systems are only measured when disk is checked (reading the mount table costs more than the rest).
             var paths = _service.Config.Host.DiskOvercommit is null ? Array.Empty<(string, string)>() : Paths();
-            Check(draft.Ticket, want, Compute(CapacitySource.Read(paths), others, _service.Config.Host, Environment.MachineName));
+            var capacity = CapacitySource.Read(paths);
+            var config = _service.Config.Host;
+            return rows => Check(draft.Ticket, want, Compute(capacity,
+                rows.Where(e => !string.Equals(e.Ticket, draft.Ticket, StringComparison.OrdinalIgnoreCase)), config, Environment.MachineName));
         }
 
         /// <summary>Throws HostOversubscribed naming every resource <paramref name="want"/> would push over its limit.</summary>

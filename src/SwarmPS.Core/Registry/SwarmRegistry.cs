@@ -328,7 +328,12 @@ public sealed partial class SwarmRegistry
     /// Throws EnvironmentExists if the ticket is taken (regardless of case) and PortsExhausted if
     /// no block is free.
     /// </summary>
-    public SwarmEnvironment Reserve(SwarmEnvironment draft, PortConfig ports)
+    /// <param name="admit">
+    /// Runs inside the reservation's write transaction with every environment row (the new one not yet among
+    /// them) and throws to refuse it; so two concurrent creates cannot both pass a check on what is allocated
+    /// (the host oversubscription check).
+    /// </param>
+    public SwarmEnvironment Reserve(SwarmEnvironment draft, PortConfig ports, Action<IReadOnlyList<SwarmEnvironment>>? admit = null)
     {
         Names.Ticket(draft.Ticket);
         try
@@ -337,6 +342,7 @@ public sealed partial class SwarmRegistry
             {
                 var existing = GetEnvironment(c, draft.Ticket);
                 if (existing is not null) throw Exists(draft.Ticket, existing);
+                admit?.Invoke(ListEnvironments(c));
                 var start = FindFreeBlock(c, ports);
                 var now = DateTimeOffset.UtcNow;
                 var env = new SwarmEnvironment
@@ -458,15 +464,17 @@ public sealed partial class SwarmRegistry
         return r.Read() ? ReadEnv(r) : null;
     }
 
-    public IReadOnlyList<SwarmEnvironment> ListEnvironments() => Read(c =>
+    public IReadOnlyList<SwarmEnvironment> ListEnvironments() => Read(ListEnvironments);
+
+    private static IReadOnlyList<SwarmEnvironment> ListEnvironments(SqliteConnection c)
     {
         using var cmd = c.CreateCommand();
         cmd.CommandText = $"SELECT {EnvColumns} FROM environments ORDER BY created_at, ticket";
         using var r = cmd.ExecuteReader();
         var list = new List<SwarmEnvironment>();
         while (r.Read()) list.Add(ReadEnv(r));
-        return (IReadOnlyList<SwarmEnvironment>)list;
-    });
+        return list;
+    }
 
     public int CountEnvironments() => Read(c => Convert.ToInt32(Scalar(c, "SELECT count(*) FROM environments"), CultureInfo.InvariantCulture));
 

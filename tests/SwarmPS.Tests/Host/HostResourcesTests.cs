@@ -17,8 +17,12 @@ internal sealed class FakeCapacity : IHostCapacitySource
     public long DiskGb { get; set; } = 100;
     public int Reads { get; private set; }
 
+    /// <summary>When set, every read waits here for the others: all concurrent creates have read the host before any reserves.</summary>
+    public Barrier? Gate { get; set; }
+
     public HostCapacity Read(IReadOnlyList<(string Use, string Path)> paths)
     {
+        Gate?.SignalAndWait(TimeSpan.FromSeconds(30));
         Reads++;
         return new HostCapacity
         {
@@ -136,6 +140,29 @@ public sealed class HostResourcesTests : IDisposable
         ex.Details.Should().ContainSingle();
         _vm.Creates.Should().Be(1, "the refused create never reached the provider");
         svc.Registry.GetEnvironment("VM-2").Should().BeNull("nothing was reserved");
+    }
+
+    /// <summary>
+    /// Eight creates at once (separate services on one registry, as separate processes would be), each wanting
+    /// 2 GiB of an 8 GiB host at memoryOvercommit 1.0. Every one of them has read the host before any reserves
+    /// (the barrier); the check runs against the rows inside the reservation's transaction, so exactly four get in.
+    /// </summary>
+    [Fact]
+    public void Concurrent_creates_are_admitted_one_by_one_and_never_oversubscribe_together()
+    {
+        Service().Registry.ListEnvironments().Should().BeEmpty();
+        _capacity.Gate = new Barrier(8);
+        var results = Enumerable.Range(1, 8).Select(i => Task.Run(() =>
+        {
+            try { Sync.Run(Service().NewEnvironmentAsync(Vm($"RACE-{i}", cpus: 1, memoryMb: 2048))); return (string?)null; }
+            catch (SwarmException ex) { return ex.ErrorId; }
+        })).ToArray();
+        Task.WaitAll(results, TimeSpan.FromSeconds(60)).Should().BeTrue();
+        results.Count(r => r.Result is null).Should().Be(4);
+        results.Where(r => r.Result is not null).Select(r => r.Result).Should().AllBe(ErrorIds.HostOversubscribed);
+        var rows = Service().Registry.ListEnvironments();
+        rows.Should().HaveCount(4);
+        rows.Sum(e => HostAllocation.Of(e).MemoryMb).Should().Be(8192);
     }
 
     [Fact]
