@@ -40,7 +40,7 @@ envType.GetProperty("Ticket")!.SetValue(draft, "ALC-1");
 envType.GetProperty("Provider")!.SetValue(draft, "worktree");
 envType.GetProperty("RepositoryPath")!.SetValue(draft, home);
 var ports = config.GetType().GetProperty("Ports")!.GetValue(config)!;
-registry.GetType().GetMethod("Reserve")!.Invoke(registry, new[] { draft, ports });
+registry.GetType().GetMethod("Reserve")!.Invoke(registry, new[] { draft, ports, null }); // (draft, ports, admit)
 var rows = ((IEnumerable)registry.GetType().GetMethod("ListEnvironments")!.Invoke(registry, null)!).Cast<object>()
     .Select(r => (string)envType.GetProperty("Ticket")!.GetValue(r)!).ToList();
 var resolvedNative = (string?)core.GetType("SwarmPS.Core.Registry.SqliteNative", throwOnError: true)!.GetProperty("ResolvedPath")!.GetValue(null);
