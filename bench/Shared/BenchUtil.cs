@@ -34,5 +34,29 @@ internal static class BenchUtil
         return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
     }
 
+    /// <summary>
+    /// Runs <paramref name="run"/> in a fresh directory under the temp folder named <paramref name="prefix"/>-xxxxxxxx:
+    /// a failure is printed and returns 1; the SQLite pools are cleared and the directory removed unless <paramref name="keep"/>.
+    /// </summary>
+    public static async Task<int> InTempRootAsync(string prefix, bool keep, Func<string, Task<int>> run)
+    {
+        var root = Path.Combine(Path.GetTempPath(), prefix + "-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            return await run(root).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine($"Benchmark failed: {ex}");
+            return 1;
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (!keep && Directory.Exists(root))
+                try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
     public static string F(double v, string format = "0.0") => v.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -85,22 +85,7 @@ public static class Program
             return 1;
         }
 
-        var root = Path.Combine(Path.GetTempPath(), "swarmps-agentbench-" + Guid.NewGuid().ToString("N")[..8]);
-        try
-        {
-            return await RunAsync(o, root).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            Console.Error.WriteLine($"Benchmark failed: {ex}");
-            return 1;
-        }
-        finally
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            if (!o.Keep && Directory.Exists(root))
-                try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
+        return await InTempRootAsync("swarmps-agentbench", o.Keep, r => RunAsync(o, r)).ConfigureAwait(false);
     }
 
     private static async Task<int> RunAsync(Options o, string root)
