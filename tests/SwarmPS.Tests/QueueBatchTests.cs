@@ -69,7 +69,11 @@ public class QueueBatchTests : IDisposable
             var agentId = t.AgentIds.Should().ContainSingle().Subject;
             var agent = _svc.Agents.Get(agentId);
             agent.Status.Should().Be(AgentStatus.Succeeded);
-            agent.Supervisor.Should().NotBeNull("the supervisor is recorded after the launch");
+            // Started through the scheduler's shared supervisor (Linux): the agent's own supervising
+            // subshell names itself in the status line; elsewhere the launcher's pid is recorded.
+            if (ShSharedSupervisor.IsSupported) new DetachedProcess(agent.RunDirectory(1)).Pid.Should().NotBeNull().And.NotBe(Environment.ProcessId);
+            else agent.Supervisor.Should().NotBeNull("the supervisor is recorded after the launch");
+            agent.Pid.Should().NotBeNull();
             _svc.Agents.GetRuns(agentId).Should().ContainSingle(r => r.Status == AgentStatus.Succeeded && r.ExitCode == 0);
             // Claim, agent row, agent end, task end: each committed, in this order.
             long Id(string kind, string subject, string? from, string to) =>
@@ -83,6 +87,73 @@ public class QueueBatchTests : IDisposable
             agentEnd.Should().BeLessThan(taskEnd);
         }
         scheduler.ExitWakeups.Should().BeGreaterThan(0, "the supervisors' exits wake the scheduler");
+        if (ShSharedSupervisor.IsSupported) scheduler.SupervisorProcessesStarted.Should().Be(1, "one supervisor shell for the whole run, not one per agent");
+    }
+
+    [Fact]
+    public void With_one_supervisor_per_agent_instead_of_the_shared_one_the_same_queue_gives_the_same_result()
+    {
+        if (Skip) return;
+        var added = _svc.Tasks.Add(new[] { Cmd("a", "echo a"), Cmd("b", "exit 2"), Cmd("c", "true", "a") });
+        var scheduler = new QueueScheduler(_svc);
+        Sync.Run(scheduler.RunAsync(new SchedulerOptions { MaxParallel = 2, PollInterval = TimeSpan.FromMilliseconds(50), SharedSupervisor = false })).Drained.Should().BeTrue();
+        scheduler.SupervisorProcessesStarted.Should().Be(0);
+        added.Select(t => _svc.Tasks.Get(t.Id).Status).Should().Equal(SwarmTaskStatus.Succeeded, SwarmTaskStatus.Failed, SwarmTaskStatus.Succeeded);
+        var agent = _svc.Agents.Get(_svc.Tasks.Get(added[0].Id).AgentIds.Single());
+        agent.Supervisor.Should().NotBeNull("a per-agent supervisor is recorded at its launch");
+    }
+
+    [Fact]
+    public void A_stopped_scheduler_leaves_its_running_agents_running_and_the_next_one_adopts_them()
+    {
+        if (Skip) return;
+        var marker = Path.Combine(_r.Root, "finished");
+        var added = _svc.Tasks.Add(new[] { Cmd("long", $"sleep 2; touch '{marker}'") });
+        using (var cts = new CancellationTokenSource())
+        {
+            var run = new QueueScheduler(_svc).RunAsync(new SchedulerOptions { MaxParallel = 1, PollInterval = TimeSpan.FromMilliseconds(50) }, cts.Token);
+            for (var i = 0; i < 500 && _svc.Tasks.Get(added[0].Id).Status != SwarmTaskStatus.Running; i++) Thread.Sleep(10);
+            Thread.Sleep(300);
+            cts.Cancel(); // Ctrl+C: dispatching stops, the supervisor shell is let go
+            Sync.Run(run).Drained.Should().BeFalse();
+        }
+        _svc.Tasks.Get(added[0].Id).Status.Should().Be(SwarmTaskStatus.Running);
+        var agentId = _svc.Tasks.Get(added[0].Id).AgentIds.Single();
+        Sync.Run(new DetachedProcess(_svc.Registry.GetAgent(agentId)!.RunDirectory(1)).WaitForExitAsync(TimeSpan.FromSeconds(20))).Should().Be(0);
+        File.Exists(marker).Should().BeTrue("the agent outlived the scheduler that started it");
+
+        Sync.Run(new QueueScheduler(_svc).RunAsync(new SchedulerOptions { MaxParallel = 1, PollInterval = TimeSpan.FromMilliseconds(50) })).Drained.Should().BeTrue();
+        var done = _svc.Tasks.Get(added[0].Id);
+        done.Status.Should().Be(SwarmTaskStatus.Succeeded, "the next scheduler adopts the agent and records its end");
+        done.Attempts.Should().Be(1);
+        _svc.Agents.Get(agentId).Status.Should().Be(AgentStatus.Succeeded);
+    }
+
+    [Fact]
+    public void An_agent_whose_supervising_process_is_killed_is_lost_and_its_task_retried()
+    {
+        if (Skip) return;
+        var attempt = Path.Combine(_r.Root, "attempted");
+        var victim = Cmd("victim", $"if [ -e '{attempt}' ]; then exit 0; fi; touch '{attempt}'; sleep 60");
+        victim.MaxAttempts = 2;
+        var added = _svc.Tasks.Add(new[] { victim });
+        var run = new QueueScheduler(_svc).RunAsync(new SchedulerOptions { MaxParallel = 1, PollInterval = TimeSpan.FromMilliseconds(50) });
+        DetachedProcess? first = null;
+        for (var i = 0; i < 1000 && first?.ChildPid is null; i++)
+        {
+            Thread.Sleep(10);
+            if (_svc.Tasks.Get(added[0].Id).AgentIds.FirstOrDefault() is { } id) first = new DetachedProcess(_svc.Registry.GetAgent(id)!.RunDirectory(1));
+        }
+        first!.ChildPid.Should().NotBeNull();
+        // Kill the supervising process first, then the command: no exit code is ever written.
+        System.Diagnostics.Process.GetProcessById(first.Pid!.Value).Kill();
+        System.Diagnostics.Process.GetProcessById(first.ChildPid!.Value).Kill();
+        Sync.Run(run).Drained.Should().BeTrue();
+
+        var task = _svc.Tasks.Get(added[0].Id);
+        task.Status.Should().Be(SwarmTaskStatus.Succeeded, "the lost attempt is retried under the task's policy");
+        task.Attempts.Should().Be(2);
+        _svc.Agents.Get(task.AgentIds[0]).Status.Should().Be(AgentStatus.Lost);
     }
 
     [Fact]

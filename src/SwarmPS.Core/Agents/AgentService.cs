@@ -123,6 +123,12 @@ public sealed class AgentService
     private static string? SupervisorIdentity(DetachedProcess handle) => (handle.StartedPid ?? handle.Pid) is { } pid ? ProcessIdentity.Of(pid) : null;
 
     /// <summary>
+    /// The supervisor's identity for the row when the launcher knows its pid at start; a shared
+    /// supervisor's subshell names itself in the status line a moment later (readers take it from there).
+    /// </summary>
+    private static string? StartedIdentity(DetachedProcess handle) => handle.NamedByStatus ? null : SupervisorIdentity(handle);
+
+    /// <summary>
     /// Writes the run's files (prompt, byte-exact UTF-8 without BOM) and plans the process: everything
     /// before the start that touches no registry row.
     /// </summary>
@@ -245,13 +251,19 @@ public sealed class AgentService
         Registry.SwarmRegistry.UpsertAgentRun(c, p.Run);
     }
 
-    /// <summary>Starts the recorded agent's supervisor (no registry access). Failures are kept in <see cref="PreparedStart.LaunchError"/>.</summary>
-    internal void Launch(PreparedStart p)
+    /// <summary>The launcher every agent start uses unless a caller brings its own (the scheduler's shared supervisor falls back to it).</summary>
+    internal IDetachedLauncher Launcher => _launcher;
+
+    /// <summary>
+    /// Starts the recorded agent's supervisor (no registry access) through <paramref name="via"/>
+    /// (default: this service's launcher). Failures are kept in <see cref="PreparedStart.LaunchError"/>.
+    /// </summary>
+    internal void Launch(PreparedStart p, IDetachedLauncher? via = null)
     {
         try
         {
-            p.Handle = _launcher.Start(p.Spec);
-            p.Supervisor = SupervisorIdentity(p.Handle);
+            p.Handle = (via ?? _launcher).Start(p.Spec);
+            p.Supervisor = StartedIdentity(p.Handle);
         }
         catch (Exception ex) when (ex is SwarmException or IOException or UnauthorizedAccessException)
         {
@@ -384,7 +396,7 @@ public sealed class AgentService
             var status = stopped ? AgentStatus.Stopped : ok ? AgentStatus.Succeeded : AgentStatus.Failed;
             var error = stopped ? "stopped on request" : ok ? null : parser.FailureReason(code) + StderrTail(dp.StderrFile);
             return Copy(a, status: status, exitCode: code, endedAt: dp.ExitedAtUtc ?? DateTime.UtcNow, sessionId: s.SessionId ?? a.SessionId,
-                pid: dp.ChildPid, summary: s, totals: totals, error: error, result: s.Result, supervisorRss: a.SupervisorMemoryKb ?? MeasureRss(dp.Pid));
+                pid: dp.ChildPid, summary: s, totals: totals, error: error, result: s.Result, supervisorRss: a.SupervisorMemoryKb);
         }
         // A supervisor started but not recorded (its launcher died in between): the status line the
         // supervisor writes right after starting the command names it (the pid file on Windows);
@@ -780,7 +792,13 @@ public sealed class AgentService
         // Starting without a recorded supervisor for longer than a launch takes: whoever launched it
         // died between recording the agent and recording its supervisor (Reconcile decides: the
         // exit file if the supervisor ran, otherwise Lost).
-        if (a.Supervisor is null) return a.Status == AgentStatus.Starting && DateTimeOffset.UtcNow - a.UpdatedAt >= LaunchGrace;
+        if (a.Supervisor is null)
+        {
+            if (a.Status != AgentStatus.Starting) return false;
+            // A shared supervisor's subshell names itself in the status line: Reconcile records it (Running).
+            if (new DetachedProcess(a.RunDirectory(a.Run)).Pid is not null) return true;
+            return DateTimeOffset.UtcNow - a.UpdatedAt >= LaunchGrace;
+        }
         return !ProcessIdentity.IsAlive(a.Supervisor);
     }
 

@@ -18,8 +18,7 @@ public sealed partial class SwarmRegistry
     /// <summary>Inserts an agent row (and its event) inside the caller's transaction.</summary>
     internal static void InsertAgent(SqliteConnection c, SwarmAgent a)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"INSERT INTO agents ({AgentColumns}) VALUES ($id,$t,$p,$s,$run,$sid,$wd,$dir,$sup,$pid,$ec,$turns,$tools,$in,$out,$cache,$cost,$res,$err,$rss,$c,$u,$st,$en)";
+        using var cmd = c.Sql($"INSERT INTO agents ({AgentColumns}) VALUES ($id,$t,$p,$s,$run,$sid,$wd,$dir,$sup,$pid,$ec,$turns,$tools,$in,$out,$cache,$cost,$res,$err,$rss,$c,$u,$st,$en)");
         BindAgent(cmd, a);
         cmd.ExecuteNonQuery();
         AppendEvent(c, EventKinds.Agent, a.Id, null, a.Status.ToString(), $"ticket {a.Ticket}, profile {a.Profile}");
@@ -36,8 +35,7 @@ public sealed partial class SwarmRegistry
     {
         var updated = With(a, DateTimeOffset.UtcNow);
         {
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "UPDATE agents SET ticket=$t, profile=$p, status=$s, run=$run, session_id=$sid, working_directory=$wd, directory=$dir, supervisor=$sup, pid=$pid, exit_code=$ec, turns=$turns, tool_calls=$tools, input_tokens=$in, output_tokens=$out, cache_read_tokens=$cache, cost_usd=$cost, result=$res, error=$err, supervisor_rss_kb=$rss, created_at=$c, updated_at=$u, started_at=$st, ended_at=$en WHERE id=$id AND status=$expected AND run=$expectedRun";
+            using var cmd = c.Sql("UPDATE agents SET ticket=$t, profile=$p, status=$s, run=$run, session_id=$sid, working_directory=$wd, directory=$dir, supervisor=$sup, pid=$pid, exit_code=$ec, turns=$turns, tool_calls=$tools, input_tokens=$in, output_tokens=$out, cache_read_tokens=$cache, cost_usd=$cost, result=$res, error=$err, supervisor_rss_kb=$rss, created_at=$c, updated_at=$u, started_at=$st, ended_at=$en WHERE id=$id AND status=$expected AND run=$expectedRun");
             BindAgent(cmd, updated);
             cmd.Parameters.AddWithValue("$expected", expectedStatus.ToString());
             cmd.Parameters.AddWithValue("$expectedRun", expectedRun);
@@ -92,8 +90,7 @@ public sealed partial class SwarmRegistry
 
     internal static SwarmAgent? GetAgent(SqliteConnection c, string id)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT {AgentColumns} FROM agents WHERE id = $id";
+        using var cmd = c.Sql($"SELECT {AgentColumns} FROM agents WHERE id = $id");
         cmd.Parameters.AddWithValue("$id", id);
         using var r = cmd.ExecuteReader();
         return r.Read() ? ReadAgent(r) : null;
@@ -182,8 +179,7 @@ public sealed partial class SwarmRegistry
 
     internal static IReadOnlyList<SwarmAgentRun> ListAgentRuns(SqliteConnection c, string agentId)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT agent_id, run, status, session_id, exit_code, cost_usd, input_tokens, output_tokens, result, started_at, ended_at FROM agent_runs WHERE agent_id = $a ORDER BY run";
+        using var cmd = c.Sql("SELECT agent_id, run, status, session_id, exit_code, cost_usd, input_tokens, output_tokens, result, started_at, ended_at FROM agent_runs WHERE agent_id = $a ORDER BY run");
         cmd.Parameters.AddWithValue("$a", agentId);
         using var r = cmd.ExecuteReader();
         var list = new List<SwarmAgentRun>();

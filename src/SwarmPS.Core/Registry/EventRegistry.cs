@@ -7,8 +7,7 @@ public sealed partial class SwarmRegistry
 {
     internal static void AppendEvent(SqliteConnection c, string kind, string subject, string? oldStatus, string? newStatus, string? details = null)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "INSERT INTO events (time, kind, subject, old_status, new_status, details) VALUES ($t, $k, $s, $o, $n, $d)";
+        using var cmd = c.Sql("INSERT INTO events (time, kind, subject, old_status, new_status, details) VALUES ($t, $k, $s, $o, $n, $d)");
         cmd.Parameters.AddWithValue("$t", Time(DateTimeOffset.UtcNow));
         cmd.Parameters.AddWithValue("$k", kind);
         cmd.Parameters.AddWithValue("$s", subject);

@@ -50,8 +50,7 @@ public sealed partial class SwarmRegistry
                     Cpus = image.Cpus, MemoryMb = image.MemoryMb, DiskGb = image.DiskGb, CreatedAt = DateTimeOffset.UtcNow,
                     KernelPath = image.KernelPath, InitrdPath = image.InitrdPath, KernelCommandLine = image.KernelCommandLine,
                 };
-                using var cmd = c.CreateCommand();
-                cmd.CommandText = "INSERT INTO base_images (name, provider, path, os_note, ssh_user, cpus, memory_mb, disk_gb, created_at, kernel, initrd, cmdline) VALUES ($n,$p,$path,$os,$u,$cpu,$mem,$disk,$t,$k,$i,$c)";
+                using var cmd = c.Sql("INSERT INTO base_images (name, provider, path, os_note, ssh_user, cpus, memory_mb, disk_gb, created_at, kernel, initrd, cmdline) VALUES ($n,$p,$path,$os,$u,$cpu,$mem,$disk,$t,$k,$i,$c)");
                 cmd.Parameters.AddWithValue("$n", stored.Name);
                 cmd.Parameters.AddWithValue("$p", stored.Provider);
                 cmd.Parameters.AddWithValue("$path", stored.Path);
@@ -118,16 +117,14 @@ public sealed partial class SwarmRegistry
     /// <summary>Deletes the row (never the file). Returns false when there was none.</summary>
     public bool RemoveBaseImage(string name) => Write(c =>
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "DELETE FROM base_images WHERE name = $n";
+        using var cmd = c.Sql("DELETE FROM base_images WHERE name = $n");
         cmd.Parameters.AddWithValue("$n", name);
         return cmd.ExecuteNonQuery() > 0;
     });
 
     private static SwarmBaseImage? GetBaseImage(SqliteConnection c, string name)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT name, provider, path, os_note, ssh_user, cpus, memory_mb, disk_gb, created_at, kernel, initrd, cmdline FROM base_images WHERE name = $n";
+        using var cmd = c.Sql("SELECT name, provider, path, os_note, ssh_user, cpus, memory_mb, disk_gb, created_at, kernel, initrd, cmdline FROM base_images WHERE name = $n");
         cmd.Parameters.AddWithValue("$n", name);
         using var r = cmd.ExecuteReader();
         return r.Read() ? ReadImage(r) : null;

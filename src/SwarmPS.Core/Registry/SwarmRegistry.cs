@@ -58,16 +58,42 @@ public sealed partial class SwarmRegistry
     {
         var c = new SqliteConnection(_connectionString);
         c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "PRAGMA busy_timeout = 60000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
-        cmd.ExecuteNonQuery();
+        // The settings belong to the native connection, which the pool keeps open between uses:
+        // set them once per native connection, not on every (pooled) open.
+        if (c.Handle is { } handle && !Configured.TryGetValue(handle, out _))
+        {
+            using var cmd = c.Sql("PRAGMA busy_timeout = 60000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
+            cmd.ExecuteNonQuery();
+            Configured.AddOrUpdate(handle, Marker);
+        }
         return c;
     }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
+    private static readonly object Marker = new();
 
     /// <summary>Runs <paramref name="work"/> in a write transaction (BEGIN IMMEDIATE).</summary>
     internal T Write<T>(Func<SqliteConnection, T> work)
     {
+        if (ActiveSession is { } session)
+        {
+            lock (session.Gate)
+            {
+                if (!session.IsDisposed)
+                {
+                    if (session.InWrite) throw new InvalidOperationException("A registry write inside a write on the same session.");
+                    session.InWrite = true;
+                    try { return InTransaction(session.Connection, work); }
+                    finally { session.InWrite = false; }
+                }
+            }
+        }
         using var c = Connect();
+        return InTransaction(c, work);
+    }
+
+    private static T InTransaction<T>(SqliteConnection c, Func<SqliteConnection, T> work)
+    {
         Exec(c, "BEGIN IMMEDIATE");
         try
         {
@@ -84,14 +110,20 @@ public sealed partial class SwarmRegistry
 
     internal T Read<T>(Func<SqliteConnection, T> work)
     {
+        if (ActiveSession is { } session)
+        {
+            lock (session.Gate)
+            {
+                if (!session.IsDisposed) return work(session.Connection);
+            }
+        }
         using var c = Connect();
         return work(c);
     }
 
     private static void Exec(SqliteConnection c, string sql)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
+        using var cmd = c.Sql(sql);
         cmd.ExecuteNonQuery();
     }
 
@@ -313,8 +345,7 @@ public sealed partial class SwarmRegistry
 
     internal static object? Scalar(SqliteConnection c, string sql, params (string, object?)[] args)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
+        using var cmd = c.Sql(sql);
         foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v ?? DBNull.Value);
         return cmd.ExecuteScalar();
     }
@@ -390,8 +421,7 @@ public sealed partial class SwarmRegistry
 
     private static void Insert(SqliteConnection c, SwarmEnvironment e)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"INSERT INTO environments ({EnvColumns}) VALUES ($t,$p,$i,$r,$b,$br,$w,$a,$ps,$pc,$s,$c,$u,$m)";
+        using var cmd = c.Sql($"INSERT INTO environments ({EnvColumns}) VALUES ($t,$p,$i,$r,$b,$br,$w,$a,$ps,$pc,$s,$c,$u,$m)");
         Bind(cmd, e);
         cmd.ExecuteNonQuery();
     }
@@ -423,8 +453,7 @@ public sealed partial class SwarmRegistry
             var n = Write(c =>
             {
                 var before = GetEnvironment(c, e.Ticket);
-                using var cmd = c.CreateCommand();
-                cmd.CommandText = "UPDATE environments SET provider=$p, instance_id=$i, repository_path=$r, base_ref=$b, branch=$br, workspace_path=$w, address=$a, port_start=$ps, port_count=$pc, status=$s, created_at=$c, updated_at=$u, metadata=$m WHERE ticket=$t";
+                using var cmd = c.Sql("UPDATE environments SET provider=$p, instance_id=$i, repository_path=$r, base_ref=$b, branch=$br, workspace_path=$w, address=$a, port_start=$ps, port_count=$pc, status=$s, created_at=$c, updated_at=$u, metadata=$m WHERE ticket=$t");
                 Bind(cmd, updated);
                 var rows = cmd.ExecuteNonQuery();
                 if (rows > 0 && before is not null && before.Status != updated.Status)
@@ -457,8 +486,7 @@ public sealed partial class SwarmRegistry
 
     private static SwarmEnvironment? GetEnvironment(SqliteConnection c, string ticket)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT {EnvColumns} FROM environments WHERE ticket = $t";
+        using var cmd = c.Sql($"SELECT {EnvColumns} FROM environments WHERE ticket = $t");
         cmd.Parameters.AddWithValue("$t", ticket);
         using var r = cmd.ExecuteReader();
         return r.Read() ? ReadEnv(r) : null;
@@ -468,8 +496,7 @@ public sealed partial class SwarmRegistry
 
     private static IReadOnlyList<SwarmEnvironment> ListEnvironments(SqliteConnection c)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT {EnvColumns} FROM environments ORDER BY created_at, ticket";
+        using var cmd = c.Sql($"SELECT {EnvColumns} FROM environments ORDER BY created_at, ticket");
         using var r = cmd.ExecuteReader();
         var list = new List<SwarmEnvironment>();
         while (r.Read()) list.Add(ReadEnv(r));
@@ -482,8 +509,7 @@ public sealed partial class SwarmRegistry
     public bool DeleteEnvironment(string ticket) => Write(c =>
     {
         var before = GetEnvironment(c, ticket);
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "DELETE FROM environments WHERE ticket = $t";
+        using var cmd = c.Sql("DELETE FROM environments WHERE ticket = $t");
         cmd.Parameters.AddWithValue("$t", ticket);
         var removed = cmd.ExecuteNonQuery() > 0;
         if (removed && before is not null) AppendEvent(c, EventKinds.Environment, before.Ticket, before.Status.ToString(), "Removed");
@@ -515,8 +541,7 @@ public sealed partial class SwarmRegistry
         {
             Write(c =>
             {
-                using var cmd = c.CreateCommand();
-                cmd.CommandText = "INSERT INTO checkpoints (ticket, name, created_at, provider_ref) VALUES ($t, $n, $c, $r)";
+                using var cmd = c.Sql("INSERT INTO checkpoints (ticket, name, created_at, provider_ref) VALUES ($t, $n, $c, $r)");
                 cmd.Parameters.AddWithValue("$t", cp.Ticket);
                 cmd.Parameters.AddWithValue("$n", cp.Name);
                 cmd.Parameters.AddWithValue("$c", Time(cp.CreatedAt));
@@ -549,8 +574,7 @@ public sealed partial class SwarmRegistry
 
     public bool DeleteCheckpoint(string ticket, string name) => Write(c =>
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "DELETE FROM checkpoints WHERE ticket = $t AND name = $n";
+        using var cmd = c.Sql("DELETE FROM checkpoints WHERE ticket = $t AND name = $n");
         cmd.Parameters.AddWithValue("$t", ticket);
         cmd.Parameters.AddWithValue("$n", name);
         return cmd.ExecuteNonQuery() > 0;

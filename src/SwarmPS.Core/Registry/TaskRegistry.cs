@@ -18,8 +18,7 @@ public sealed partial class SwarmRegistry
         var seq = Convert.ToInt64(Scalar(c, "SELECT coalesce(max(seq), 0) FROM tasks"), CultureInfo.InvariantCulture);
         foreach (var t in tasks)
         {
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = $"INSERT INTO tasks ({TaskColumns}) VALUES ($id,$title,$prompt,$prio,$status,$raf,$ticket,$provider,$base,$repo,$profile,$command,$timeout,$max,$backoff,$cleanup,$attempts,$agents,$env,$result,$cost,$error,$nb,$seq,$c,$u,$st,$en)";
+            using var cmd = c.Sql($"INSERT INTO tasks ({TaskColumns}) VALUES ($id,$title,$prompt,$prio,$status,$raf,$ticket,$provider,$base,$repo,$profile,$command,$timeout,$max,$backoff,$cleanup,$attempts,$agents,$env,$result,$cost,$error,$nb,$seq,$c,$u,$st,$en)");
             BindTask(cmd, t, ++seq);
             cmd.ExecuteNonQuery();
             foreach (var d in t.DependsOn)
@@ -73,8 +72,7 @@ public sealed partial class SwarmRegistry
     /// </summary>
     internal bool UpdateTask(SqliteConnection c, SwarmTask t, SwarmTaskStatus expected, string? details = null)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "UPDATE tasks SET status=$status, attempts=$attempts, agent_ids=$agents, environment_ticket=$env, result=$result, cost_usd=$cost, error=$error, not_before=$nb, updated_at=$u, started_at=$st, ended_at=$en WHERE id=$id AND status=$expected";
+        using var cmd = c.Sql("UPDATE tasks SET status=$status, attempts=$attempts, agent_ids=$agents, environment_ticket=$env, result=$result, cost_usd=$cost, error=$error, not_before=$nb, updated_at=$u, started_at=$st, ended_at=$en WHERE id=$id AND status=$expected");
         BindTask(cmd, t with { UpdatedAt = DateTimeOffset.UtcNow }, t.Sequence);
         cmd.Parameters.AddWithValue("$expected", expected.ToString());
         var ok = cmd.ExecuteNonQuery() == 1;
@@ -88,8 +86,7 @@ public sealed partial class SwarmRegistry
 
     internal static SwarmTask? GetTask(SqliteConnection c, string id)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT {TaskColumns} FROM tasks WHERE id = $id";
+        using var cmd = c.Sql($"SELECT {TaskColumns} FROM tasks WHERE id = $id");
         cmd.Parameters.AddWithValue("$id", id);
         using var r = cmd.ExecuteReader();
         if (!r.Read()) return null;
@@ -99,8 +96,7 @@ public sealed partial class SwarmRegistry
 
     private static IReadOnlyList<string> Dependencies(SqliteConnection c, string id)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT depends_on FROM task_deps WHERE task_id = $id ORDER BY rowid";
+        using var cmd = c.Sql("SELECT depends_on FROM task_deps WHERE task_id = $id ORDER BY rowid");
         cmd.Parameters.AddWithValue("$id", id);
         using var r = cmd.ExecuteReader();
         var list = new List<string>();
@@ -116,8 +112,7 @@ public sealed partial class SwarmRegistry
     /// </summary>
     internal static IReadOnlyList<SwarmTask> TaskRowsWhere(SqliteConnection c, string where, int limit, params (string, object)[] args)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT {TaskColumns} FROM tasks WHERE {where} ORDER BY priority DESC, seq LIMIT $limit";
+        using var cmd = c.Sql($"SELECT {TaskColumns} FROM tasks WHERE {where} ORDER BY priority DESC, seq LIMIT $limit");
         cmd.Parameters.AddWithValue("$limit", limit);
         foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
         using var r = cmd.ExecuteReader();
@@ -142,8 +137,7 @@ public sealed partial class SwarmRegistry
                 l.Add(r.GetString(1));
             }
         }
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT {TaskColumns} FROM tasks {(where is null ? "" : "WHERE " + where)} ORDER BY priority DESC, seq";
+        using var cmd = c.Sql($"SELECT {TaskColumns} FROM tasks {(where is null ? "" : "WHERE " + where)} ORDER BY priority DESC, seq");
         foreach (var (n, v) in args) cmd.Parameters.AddWithValue(n, v);
         using var rr = cmd.ExecuteReader();
         var list = new List<SwarmTask>();
@@ -158,8 +152,7 @@ public sealed partial class SwarmRegistry
     /// <summary>Ids of the tasks that depend on <paramref name="id"/>.</summary>
     internal static IReadOnlyList<string> Dependents(SqliteConnection c, string id)
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT task_id FROM task_deps WHERE depends_on = $id";
+        using var cmd = c.Sql("SELECT task_id FROM task_deps WHERE depends_on = $id");
         cmd.Parameters.AddWithValue("$id", id);
         using var r = cmd.ExecuteReader();
         var list = new List<string>();
@@ -170,8 +163,7 @@ public sealed partial class SwarmRegistry
     public bool DeleteTask(string id) => Write(c =>
     {
         var before = GetTask(c, id);
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "DELETE FROM tasks WHERE id = $id";
+        using var cmd = c.Sql("DELETE FROM tasks WHERE id = $id");
         cmd.Parameters.AddWithValue("$id", id);
         var n = cmd.ExecuteNonQuery() > 0;
         if (n && before is not null) AppendEvent(c, EventKinds.Task, id, before.Status.ToString(), "Removed");
@@ -220,8 +212,7 @@ public sealed partial class SwarmRegistry
                     if (h != holder && expires > DateTimeOffset.UtcNow && Processes.ProcessIdentity.IsAlive(h)) { other = h; return false; }
                 }
             }
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "INSERT INTO leases (name, holder, expires_at) VALUES ($n, $h, $e) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at";
+            using var cmd = c.Sql("INSERT INTO leases (name, holder, expires_at) VALUES ($n, $h, $e) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at");
             cmd.Parameters.AddWithValue("$n", name);
             cmd.Parameters.AddWithValue("$h", holder);
             cmd.Parameters.AddWithValue("$e", Time(DateTimeOffset.UtcNow + ttl));
@@ -234,8 +225,7 @@ public sealed partial class SwarmRegistry
 
     public void ReleaseLease(string name, string holder) => Write(c =>
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "DELETE FROM leases WHERE name = $n AND holder = $h";
+        using var cmd = c.Sql("DELETE FROM leases WHERE name = $n AND holder = $h");
         cmd.Parameters.AddWithValue("$n", name);
         cmd.Parameters.AddWithValue("$h", holder);
         return cmd.ExecuteNonQuery();
@@ -243,8 +233,7 @@ public sealed partial class SwarmRegistry
 
     public string? LeaseHolder(string name) => Read(c =>
     {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT holder, expires_at FROM leases WHERE name = $n";
+        using var cmd = c.Sql("SELECT holder, expires_at FROM leases WHERE name = $n");
         cmd.Parameters.AddWithValue("$n", name);
         using var r = cmd.ExecuteReader();
         if (!r.Read()) return null;

@@ -21,6 +21,12 @@ public sealed class SchedulerOptions
     public IProgress<SwarmProgress>? Progress { get; init; }
     /// <summary>Return when nothing is Queued, Blocked or Running. False: keep serving until cancelled.</summary>
     public bool ExitWhenDrained { get; init; } = true;
+    /// <summary>
+    /// Start the tasks' agents through one long-lived supervisor shell (<see cref="Processes.Detached.ShSharedSupervisor"/>,
+    /// Linux) instead of one new supervisor process per agent. The files, the statuses and the
+    /// agents' lives are the same either way; only the cost of a start differs.
+    /// </summary>
+    public bool SharedSupervisor { get; init; } = true;
 }
 
 /// <summary>Counts per status when the scheduler returns.</summary>
@@ -62,6 +68,9 @@ public sealed class QueueScheduler
         if (!Registry.TryAcquireLease(LeaseName, holder, LeaseTtl, out var other))
             throw new SwarmException(ErrorIds.SchedulerRunning, SwarmErrorKind.InvalidState,
                 $"Another scheduler (process {other}) is running on this registry; only one may run at a time. Stop it with Stop-SwarmQueue / 'swarmps queue stop'.");
+        _useShared = options.SharedSupervisor;
+        // One connection with kept statements for the whole run (each call still commits on its own).
+        using var session = Registry.OpenSession();
         var control = new QueueControl(_swarm);
         control.ClearStopRequest();
         var sw = Stopwatch.StartNew();
@@ -159,6 +168,12 @@ public sealed class QueueScheduler
         }
         finally
         {
+            if (_shared is not null)
+            {
+                SupervisorProcessesStarted += _shared.SupervisorStarts;
+                _shared.Dispose();
+                _shared = null;
+            }
             if (hooks is not null) await hooks.FlushAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
             Registry.ReleaseLease(LeaseName, holder);
             options.Progress?.Report(new SwarmProgress("Running the task queue", drained ? "drained" : "stopped", 100, Completed: true));
@@ -167,6 +182,22 @@ public sealed class QueueScheduler
     }
 
     private static readonly string[] TaskKind = { EventKinds.Task };
+
+    private bool _useShared;
+
+    /// <summary>Shared supervisor processes this scheduler started (tests read it: one per run unless one was killed).</summary>
+    internal int SupervisorProcessesStarted { get; private set; }
+    private Processes.Detached.ShSharedSupervisor? _shared;
+
+    /// <summary>
+    /// The launcher for batched agent starts: one shared supervisor shell per scheduler run where
+    /// it works (Linux, the default launcher), else the agent service's own (one supervisor per agent).
+    /// </summary>
+    private Processes.Detached.IDetachedLauncher? BatchLauncher()
+    {
+        if (!_useShared || _swarm.Agents.Launcher is not Processes.Detached.ShDetachedLauncher sh) return null;
+        return _shared ??= Processes.Detached.ShSharedSupervisor.TryCreate(Path.Combine(_swarm.Agents.AgentsRoot, "supervisor.log"), sh);
+    }
 
     /// <summary>Released when a supervisor this scheduler started ends: the loop wakes without polling.</summary>
     private readonly SemaphoreSlim _wake = new(0);
@@ -243,8 +274,7 @@ public sealed class QueueScheduler
     internal static Dictionary<SwarmTaskStatus, int> Counts(SqliteConnection c)
     {
         var d = Enum.GetValues<SwarmTaskStatus>().ToDictionary(s => s, _ => 0);
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT status, count(*) FROM tasks GROUP BY status";
+        using var cmd = c.Sql("SELECT status, count(*) FROM tasks GROUP BY status");
         using var r = cmd.ExecuteReader();
         while (r.Read()) if (Enum.TryParse<SwarmTaskStatus>(r.GetString(0), out var s)) d[s] = r.GetInt32(1);
         return d;
@@ -312,20 +342,42 @@ public sealed class QueueScheduler
             foreach (var (_, p) in batch.Where(b => !claimed.Any(x => ReferenceEquals(x.Start, b.Start))))
                 AgentService.DiscardPrepared(p);
 
-            await Task.WhenAll(claimed.Select(x => Task.Run(() => _swarm.Agents.Launch(x.Start), CancellationToken.None))).ConfigureAwait(false);
-            foreach (var (_, p) in claimed) WakeOnExit(p.Agent.Id, p.Handle);
-            var raced = Registry.Write(c =>
+            // A shared supervisor takes a start as one line on its stdin: in order, on this thread, and
+            // the batch in one write. Per-agent supervisors are process starts: in parallel.
+            var via = claimed.Count > 0 ? BatchLauncher() : null;
+            if (via is Processes.Detached.ShSharedSupervisor shared)
             {
-                var lost = new List<AgentService.PreparedStart>();
-                foreach (var (t, p) in claimed)
+                try
                 {
-                    var recorded = AgentService.RecordLaunched(c, p);
-                    var current = SwarmRegistry.GetTask(c, t.Id);
-                    if (p.LaunchError is null && (!recorded || current is not { Status: SwarmTaskStatus.Running } || current.AgentIds.Count == 0 || current.AgentIds[^1] != p.Agent.Id))
-                        lost.Add(p);
+                    using (shared.Batch()) foreach (var x in claimed) _swarm.Agents.Launch(x.Start, via);
                 }
-                return lost;
-            });
+                catch (Exception ex) when (ex is IOException or SwarmException)
+                {
+                    // The batch never reached a supervisor (none could be started): none of these started.
+                    foreach (var x in claimed.Where(x => x.Start.LaunchError is null && x.Start.Handle?.NamedByStatus == true))
+                        x.Start.LaunchError = ex;
+                }
+            }
+            else await Task.WhenAll(claimed.Select(x => Task.Run(() => _swarm.Agents.Launch(x.Start, via), CancellationToken.None))).ConfigureAwait(false);
+            foreach (var (_, p) in claimed) WakeOnExit(p.Agent.Id, p.Handle);
+            // Record what the launch learnt (a supervisor's identity, a failure) and find the tasks
+            // cancelled meanwhile. A shared supervisor's subshells name themselves in their status
+            // lines, so for those there is nothing to record: a read finds the races.
+            var needsWrite = claimed.Any(x => x.Start.LaunchError is not null || x.Start.Supervisor is not null);
+            var raced = needsWrite
+                ? Registry.Write(c =>
+                {
+                    var lost = new List<AgentService.PreparedStart>();
+                    foreach (var (t, p) in claimed)
+                    {
+                        var recorded = AgentService.RecordLaunched(c, p);
+                        var current = SwarmRegistry.GetTask(c, t.Id);
+                        if (p.LaunchError is null && (!recorded || current is not { Status: SwarmTaskStatus.Running } || current.AgentIds.Count == 0 || current.AgentIds[^1] != p.Agent.Id))
+                            lost.Add(p);
+                    }
+                    return lost;
+                })
+                : Registry.Read(c => Cancelled(c, claimed));
             // Cancelled (or stopped) between the claim and the launch: the agent must not run.
             foreach (var p in raced) await _swarm.Agents.KillLaunchedAsync(p).ConfigureAwait(false);
             foreach (var (t, p) in claimed)
@@ -340,6 +392,27 @@ public sealed class QueueScheduler
         }
         n += (await Task.WhenAll(singles).ConfigureAwait(false)).Count(x => x);
         return n;
+    }
+
+    /// <summary>
+    /// The launched starts whose task is no longer Running or whose agent is no longer Starting
+    /// (cancelled or stopped between the claim and the launch): one statement for the whole batch.
+    /// Only this scheduler (the lease holder) claims tasks, so a task still Running is still ours.
+    /// </summary>
+    private static List<AgentService.PreparedStart> Cancelled(SqliteConnection c, IReadOnlyList<(SwarmTask Task, AgentService.PreparedStart Start)> claimed)
+    {
+        using var cmd = c.CreateCommand();
+        var tasks = string.Join(",", claimed.Select((_, i) => "$t" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var agents = string.Join(",", claimed.Select((_, i) => "$a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        cmd.CommandText = $"SELECT id FROM tasks WHERE id IN ({tasks}) AND status <> 'Running' UNION ALL SELECT id FROM agents WHERE id IN ({agents}) AND status <> 'Starting'";
+        for (var i = 0; i < claimed.Count; i++)
+        {
+            cmd.Parameters.AddWithValue("$t" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), claimed[i].Task.Id);
+            cmd.Parameters.AddWithValue("$a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), claimed[i].Start.Agent.Id);
+        }
+        var stale = new HashSet<string>(StringComparer.Ordinal);
+        using (var r = cmd.ExecuteReader()) while (r.Read()) stale.Add(r.GetString(0));
+        return claimed.Where(x => x.Start.LaunchError is null && (stale.Contains(x.Task.Id) || stale.Contains(x.Start.Agent.Id))).Select(x => x.Start).ToList();
     }
 
     /// <summary>The task's agent start prepared, or null when it must take the one-by-one path.</summary>
@@ -461,11 +534,14 @@ public sealed class QueueScheduler
                 changed = true;
                 continue;
             }
-            var mayHaveEnded = agent.IsTerminal || Processes.Detached.DetachedProcess.ExitRecorded(agent.RunDirectory(agent.Run));
+            bool mayHaveEnded; mayHaveEnded = agent.IsTerminal || Processes.Detached.DetachedProcess.ExitRecorded(agent.RunDirectory(agent.Run));
             if (!mayHaveEnded)
             {
                 // Liveness of the supervisor costs a process lookup; do it about once a second per task.
-                if (!_nextLivenessCheck.TryGetValue(t.Id, out var next) || DateTime.UtcNow >= next)
+                // The first one a second after the task was first seen running: most tasks of a busy
+                // queue end before that (their exit line says so), and a start is not checked twice.
+                if (!_nextLivenessCheck.TryGetValue(t.Id, out var next)) _nextLivenessCheck[t.Id] = DateTime.UtcNow.AddSeconds(1);
+                else if (DateTime.UtcNow >= next)
                 {
                     _nextLivenessCheck[t.Id] = DateTime.UtcNow.AddSeconds(1);
                     mayHaveEnded = AgentService.MayHaveEnded(agent);
@@ -479,7 +555,7 @@ public sealed class QueueScheduler
                 continue;
             }
             if (!mayHaveEnded) continue;
-            var observed = _swarm.Agents.ObserveChange(agent);
+            SwarmAgent? observed; observed = _swarm.Agents.ObserveChange(agent);
             if (agent.IsTerminal || observed is not null) ending.Add((t, agent, observed));
         }
         if (ending.Count == 0) return changed;

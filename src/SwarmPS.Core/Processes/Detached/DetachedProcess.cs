@@ -159,6 +159,12 @@ public sealed class DetachedProcess
     /// <summary>The supervisor's pid as the launcher got it from the process start (no file read); null otherwise.</summary>
     public int? StartedPid { get; init; }
 
+    /// <summary>
+    /// True when the supervisor names itself only in the status line, a moment after the start (a
+    /// <see cref="ShSharedSupervisor"/> subshell): the launcher has no pid to record.
+    /// </summary>
+    public bool NamedByStatus { get; init; }
+
     public bool HasExited => ExitCode is not null;
 
     /// <summary>Waits (polling the files, so it works from any process) until the exit code is recorded.</summary>
