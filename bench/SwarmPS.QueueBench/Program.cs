@@ -111,7 +111,7 @@ public static class Program
         var svc = new SwarmService(new SwarmHome(Path.Combine(root, "home-a")), new SwarmConfig());
         await svc.NewEnvironmentAsync(new NewEnvironmentRequest { Ticket = "BENCH-1", RepositoryPath = repo });
 
-        // xargs first and last (the machine may warm up or slow down); the median of the runs.
+        // xargs first, between and last (the machine may warm up or slow down); the median of the runs.
         var xargs = new List<double> { Xargs(o) };
         var specs = Enumerable.Range(0, o.Tasks).Select(i => new TaskSpec
         {
@@ -148,6 +148,16 @@ public static class Program
         var summary2 = await svc2.RunQueueAsync(new SchedulerOptions { MaxParallel = o.Parallel, PollInterval = TimeSpan.FromMilliseconds(o.PollMs) });
         var queueWarm = sw2.Elapsed.TotalSeconds;
         var cpu3 = Cpu();
+        // The same once more with one supervisor process per agent (the design before the shared
+        // supervisor, and what runs where the shared one cannot), for comparison in the same run.
+        var svc3 = new SwarmService(new SwarmHome(Path.Combine(root, "home-a3")), new SwarmConfig());
+        await svc3.NewEnvironmentAsync(new NewEnvironmentRequest { Ticket = "BENCH-3", RepositoryPath = repo });
+        svc3.Tasks.Add(specs.Select(s => new TaskSpec { Title = s.Title, Prompt = s.Prompt, Profile = "command", Command = new() { "true" }, Ticket = "BENCH-3", RetryBackoffSeconds = 0 }).ToList());
+        var cpu4 = Cpu();
+        var sw3 = Stopwatch.StartNew();
+        var summary3 = await svc3.RunQueueAsync(new SchedulerOptions { MaxParallel = o.Parallel, PollInterval = TimeSpan.FromMilliseconds(o.PollMs), SharedSupervisor = false });
+        var queuePerAgent = sw3.Elapsed.TotalSeconds;
+        var cpu5 = Cpu();
         var loadAfter = LoadAverage();
         xargs.Add(Xargs(o));
         xargs.Sort();
@@ -176,9 +186,10 @@ public static class Program
         report.AppendLine(CultureInfo.InvariantCulture, $"| `seq {o.Tasks} \\| xargs -P{o.Parallel} -n1 true` (median of {xargs.Count}: before, between, after) | {x:0.000} s | {x * 1000 / o.Tasks:0.00} ms | 1.00x | |");
         report.AppendLine(CultureInfo.InvariantCulture, $"| `RunQueueAsync`, first run in the process (poll {o.PollMs} ms) | {queue:0.000} s | {queue * 1000 / o.Tasks:0.00} ms | **{ratio:0.00}x** | {Cpus(cpu0, cpu1)} |");
         report.AppendLine(CultureInfo.InvariantCulture, $"| `RunQueueAsync`, second run (warm, new home) | {queueWarm:0.000} s | {queueWarm * 1000 / o.Tasks:0.00} ms | {queueWarm / x:0.00}x | {Cpus(cpu2, cpu3)} |");
+        report.AppendLine(CultureInfo.InvariantCulture, $"| `RunQueueAsync`, third run, one supervisor process per agent (`SharedSupervisor = false`) | {queuePerAgent:0.000} s | {queuePerAgent * 1000 / o.Tasks:0.00} ms | {queuePerAgent / x:0.00}x | {Cpus(cpu4, cpu5)} |");
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture, $"Target <= {TargetRatio}x (first run): **{(o.Quick ? "not judged (--quick)" : pass ? "met" : "missed")}**. {succeeded} of {o.Tasks} Succeeded " +
-            $"({summary2.Counts[SwarmTaskStatus.Succeeded]} in the second run); dispatched {summary.Dispatched}, reported finished {summary.Finished}. Adding the batch (one transaction) took {addTime.TotalMilliseconds:0} ms (not in the wall time). Load average after the second run: {loadAfter}.");
+            $"({summary2.Counts[SwarmTaskStatus.Succeeded]} in the second run, {summary3.Counts[SwarmTaskStatus.Succeeded]} in the third); dispatched {summary.Dispatched}, reported finished {summary.Finished}. Adding the batch (one transaction) took {addTime.TotalMilliseconds:0} ms (not in the wall time). Load average after the second run: {loadAfter}.");
         report.AppendLine(CultureInfo.InvariantCulture, $"Durable transitions: {taskEvents / (double)o.Tasks:0.0} task events and {agentEvents / (double)o.Tasks:0.0} agent events per task, each committed (SQLite WAL) before it is acted on.");
         report.AppendLine(CultureInfo.InvariantCulture, $"Each agent leaves {inodes:0.0} directories and files (its state and logs); creating one empty file in a new directory on this root takes {create:0.000} ms here (xargs creates none).");
         report.AppendLine(CultureInfo.InvariantCulture, $"One `AgentService.StartAsync` of `true` alone (returns once the detached supervisor is launched): median {starts[starts.Count / 2]:0.0} ms, min {starts[0]:0.0} ms over 10.");

@@ -284,7 +284,7 @@ public sealed class ShSharedSupervisor : IDetachedLauncher, IDisposable
         // runtime about the process on every write.
         if (_process is not null) return;
         // Its own messages (a shell error, never expected) go to a log only the user can read.
-        if (!File.Exists(_errorLog))
+        if (OperatingSystem.IsLinux() && !File.Exists(_errorLog))
         {
             try
             {
