@@ -94,15 +94,22 @@ public sealed class QueueScheduler
                 }
                 // Wake-ups that arrived up to here are covered by this pass.
                 while (_wake.CurrentCount > 0) _wake.Wait(0);
-                var changed = false;
+                // One pass: see which running agents ended and which tasks are ready for the slots
+                // they free, prepare those tasks' agents, then record the ends and the claims in ONE
+                // transaction; only after that commit is anything acted on (cleanup, retries, launches).
                 var running = Registry.Read(RunningTasks);
-                changed |= await CheckRunningAsync(running, ct).ConfigureAwait(false);
-
-                var slots = options.MaxParallel - RunningCount();
-                if (slots > 0)
+                var (changed, ending) = await ObserveRunningAsync(running, ct).ConfigureAwait(false);
+                var slots = options.MaxParallel - RunningCount() + ending.Count(e => (e.Next ?? e.Agent).IsTerminal);
+                var ready = slots > 0 && !ct.IsCancellationRequested ? Registry.Read(c => ReadyTasks(c, slots)) : Array.Empty<SwarmTask>();
+                var plan = ready.Count > 0 ? await PrepareDispatchAsync(ready).ConfigureAwait(false) : null;
+                var now = DateTimeOffset.UtcNow;
+                var (ends, claimed) = ending.Count > 0 || plan is { Batch.Count: > 0 }
+                    ? Registry.Write(c => (RecordEnds(c, ending), plan is null ? new() : Claim(c, plan.Batch, now)))
+                    : (new(), new());
+                changed |= await AfterEndsAsync(ends, ct).ConfigureAwait(false);
+                if (plan is not null)
                 {
-                    var ready = Registry.Read(c => ReadyTasks(c, slots));
-                    var n = ready.Count == 0 || ct.IsCancellationRequested ? 0 : await DispatchAsync(ready, ct).ConfigureAwait(false);
+                    var n = await LaunchAsync(plan, claimed, ct).ConfigureAwait(false);
                     dispatched += n;
                     changed |= n > 0;
                 }
@@ -303,7 +310,10 @@ public sealed class QueueScheduler
     /// start cannot be prepared) go one by one through <see cref="DispatchOneAsync"/>.
     /// Returns how many were dispatched.
     /// </summary>
-    private async Task<int> DispatchAsync(IReadOnlyList<SwarmTask> ready, CancellationToken ct)
+    private sealed record DispatchPlan(List<(SwarmTask Task, AgentService.PreparedStart Start)> Batch, List<SwarmTask> Single);
+
+    /// <summary>Prepares the ready tasks' agents (files, process plans; no registry rows), in parallel.</summary>
+    private async Task<DispatchPlan> PrepareDispatchAsync(IReadOnlyList<SwarmTask> ready)
     {
         // Preparing writes each agent's directory and files: on a busy disk that is most of a
         // start's cost, so the tasks are prepared in parallel (the order of the claims below stays
@@ -316,29 +326,39 @@ public sealed class QueueScheduler
             if (prepared[i] is { } p) batch.Add((ready[i], p));
             else single.Add(ready[i]); // the one-by-one path creates the environment or records the failure under the task's policy
         }
+        return new DispatchPlan(batch, single);
+    }
 
+    /// <summary>Inside the pass's transaction: claims each prepared task (compare-and-set from Queued) with its agent row and run.</summary>
+    private List<(SwarmTask Task, AgentService.PreparedStart Start)> Claim(SqliteConnection c, List<(SwarmTask Task, AgentService.PreparedStart Start)> batch, DateTimeOffset now)
+    {
+        var list = new List<(SwarmTask Task, AgentService.PreparedStart Start)>();
+        foreach (var (t, p) in batch)
+        {
+            var running = t with
+            {
+                Status = SwarmTaskStatus.Running, Attempts = t.Attempts + 1, StartedAt = t.StartedAt ?? now, NotBefore = null,
+                AgentIds = t.AgentIds.Append(p.Agent.Id).ToList(),
+            };
+            if (!Registry.UpdateTask(c, running, SwarmTaskStatus.Queued, $"attempt {running.Attempts}, agent {p.Agent.Id}")) continue;
+            AgentService.RecordPrepared(c, p);
+            list.Add((running, p));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// After the claims are committed: launches the claimed agents, records what the launch learnt,
+    /// stops those cancelled meanwhile, and dispatches the one-by-one tasks. Returns how many were dispatched.
+    /// </summary>
+    private async Task<int> LaunchAsync(DispatchPlan plan, List<(SwarmTask Task, AgentService.PreparedStart Start)> claimed, CancellationToken ct)
+    {
+        var batch = plan.Batch;
         // The one-by-one path needs the dependency list (a new environment may start from a dependency's branch).
-        var singles = single.Select(t => DispatchOneAsync(Registry.GetTask(t.Id) ?? t, ct)).ToList();
+        var singles = plan.Single.Select(t => DispatchOneAsync(Registry.GetTask(t.Id) ?? t, ct)).ToList();
         var n = 0;
         if (batch.Count > 0)
         {
-            var now = DateTimeOffset.UtcNow;
-            var claimed = Registry.Write(c =>
-            {
-                var list = new List<(SwarmTask Task, AgentService.PreparedStart Start)>();
-                foreach (var (t, p) in batch)
-                {
-                    var running = t with
-                    {
-                        Status = SwarmTaskStatus.Running, Attempts = t.Attempts + 1, StartedAt = t.StartedAt ?? now, NotBefore = null,
-                        AgentIds = t.AgentIds.Append(p.Agent.Id).ToList(),
-                    };
-                    if (!Registry.UpdateTask(c, running, SwarmTaskStatus.Queued, $"attempt {running.Attempts}, agent {p.Agent.Id}")) continue;
-                    AgentService.RecordPrepared(c, p);
-                    list.Add((running, p));
-                }
-                return list;
-            });
             foreach (var (_, p) in batch.Where(b => !claimed.Any(x => ReferenceEquals(x.Start, b.Start))))
                 AgentService.DiscardPrepared(p);
 
@@ -512,7 +532,8 @@ public sealed class QueueScheduler
     /// record, the task's completion and its dependents' propagation, with their events. Nothing
     /// is acted on (cleanup, retry, the next dispatch) before that commit. True when something changed.
     /// </summary>
-    private async Task<bool> CheckRunningAsync(IReadOnlyList<(SwarmTask Task, SwarmAgent? Agent)> running, CancellationToken ct)
+    private async Task<(bool Changed, List<(SwarmTask Task, SwarmAgent Agent, SwarmAgent? Next)> Ending)> ObserveRunningAsync(
+        IReadOnlyList<(SwarmTask Task, SwarmAgent? Agent)> running, CancellationToken ct)
     {
         var changed = false;
         var ending = new List<(SwarmTask Task, SwarmAgent Agent, SwarmAgent? Next)>();
@@ -558,25 +579,35 @@ public sealed class QueueScheduler
             SwarmAgent? observed; observed = _swarm.Agents.ObserveChange(agent);
             if (agent.IsTerminal || observed is not null) ending.Add((t, agent, observed));
         }
-        if (ending.Count == 0) return changed;
+        return (changed, ending);
+    }
 
-        var outcome = Registry.Write(c =>
+    /// <summary>
+    /// Inside the pass's transaction: for each end seen, the agent's final state (compare-and-set),
+    /// its run record, the task's completion and its dependents' propagation, with their events.
+    /// </summary>
+    private List<(SwarmTask Task, SwarmAgent Final, bool Completed)> RecordEnds(SqliteConnection c, List<(SwarmTask Task, SwarmAgent Agent, SwarmAgent? Next)> ending)
+    {
+        var list = new List<(SwarmTask Task, SwarmAgent Final, bool Completed)>();
+        foreach (var (t, agent, next) in ending)
         {
-            var list = new List<(SwarmTask Task, SwarmAgent Final, bool Completed)>();
-            foreach (var (t, agent, next) in ending)
-            {
-                var final = agent;
-                if (next is not null)
-                    final = _swarm.Agents.RecordObserved(c, agent, next) ? next : SwarmRegistry.GetAgent(c, agent.Id) ?? agent;
-                if (!final.IsTerminal) { list.Add((t, final, false)); continue; }
-                if (final.Status != AgentStatus.Succeeded) { list.Add((t, final, false)); continue; }
-                var done = t with { Status = SwarmTaskStatus.Succeeded, Result = final.Result, CostUsd = TotalCost(c, t), EndedAt = DateTimeOffset.UtcNow, Error = null };
-                if (!Registry.UpdateTask(c, done, SwarmTaskStatus.Running, $"agent {agent.Id}")) { list.Add((t, final, false)); continue; }
-                TaskTransitions.PropagateEnd(c, Registry, done);
-                list.Add((done, final, true));
-            }
-            return list;
-        });
+            var final = agent;
+            if (next is not null)
+                final = _swarm.Agents.RecordObserved(c, agent, next) ? next : SwarmRegistry.GetAgent(c, agent.Id) ?? agent;
+            if (!final.IsTerminal) { list.Add((t, final, false)); continue; }
+            if (final.Status != AgentStatus.Succeeded) { list.Add((t, final, false)); continue; }
+            var done = t with { Status = SwarmTaskStatus.Succeeded, Result = final.Result, CostUsd = TotalCost(c, t), EndedAt = DateTimeOffset.UtcNow, Error = null };
+            if (!Registry.UpdateTask(c, done, SwarmTaskStatus.Running, $"agent {agent.Id}")) { list.Add((t, final, false)); continue; }
+            TaskTransitions.PropagateEnd(c, Registry, done);
+            list.Add((done, final, true));
+        }
+        return list;
+    }
+
+    /// <summary>After the ends are committed: cleanup of finished tasks' environments, retries or failures. True when something changed.</summary>
+    private async Task<bool> AfterEndsAsync(List<(SwarmTask Task, SwarmAgent Final, bool Completed)> outcome, CancellationToken ct)
+    {
+        var changed = false;
         foreach (var (t, final, completed) in outcome)
         {
             changed = true;
