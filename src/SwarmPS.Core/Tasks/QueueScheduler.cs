@@ -298,17 +298,18 @@ public sealed class QueueScheduler
     // ------------------------------------------------------------------ dispatch
 
     /// <summary>
-    /// Dispatches the ready tasks (already in priority order). Tasks whose environment exists take
-    /// the batched path: their agents are prepared (ids, files, process plans: no registry rows),
-    /// then ONE transaction claims every task (compare-and-set from Queued, so a task cancelled a
-    /// moment ago never starts) together with its agent row, run record and events; only then are
-    /// the supervisors launched, and ONE more transaction records them. Each transition is
-    /// committed before it is acted on, as with one transaction per step; a crash after the first
-    /// commit leaves Starting agents without a supervisor, which the next scheduler finds (the
-    /// supervisor's status line (its pid, then its exit code), or Lost after <see cref="AgentService.LaunchGrace"/>)
-    /// and retries or fails under the task's policy. Tasks that need a new environment (or whose
-    /// start cannot be prepared) go one by one through <see cref="DispatchOneAsync"/>.
-    /// Returns how many were dispatched.
+    /// Dispatch of the ready tasks (already in priority order), in three steps around the pass's
+    /// transaction. Tasks whose environment exists take the batched path: their agents are prepared
+    /// (<see cref="PrepareDispatchAsync"/>: ids, files, process plans, no registry rows); the pass's
+    /// ONE transaction claims every task (<see cref="Claim"/>: compare-and-set from Queued, so a task
+    /// cancelled a moment ago never starts) together with its agent row, run record and events, next
+    /// to the ends the pass saw; only then are the agents launched (<see cref="LaunchAsync"/>), and a
+    /// read finds any cancelled meanwhile (a launcher that knows its supervisor's pid records it in a
+    /// write instead). Each transition is committed before it is acted on; a crash after the commit
+    /// leaves Starting agents, which the next scheduler finds (the supervisor's status line (its pid,
+    /// then its exit code), or Lost after <see cref="AgentService.LaunchGrace"/>) and retries or fails
+    /// under the task's policy. Tasks that need a new environment (or whose start cannot be prepared)
+    /// go one by one through <see cref="DispatchOneAsync"/>.
     /// </summary>
     private sealed record DispatchPlan(List<(SwarmTask Task, AgentService.PreparedStart Start)> Batch, List<SwarmTask> Single);
 
@@ -527,10 +528,11 @@ public sealed class QueueScheduler
     // ------------------------------------------------------------------ running tasks
 
     /// <summary>
-    /// Checks the running tasks' agents and records those that ended. The ends seen in one pass are
-    /// recorded in ONE transaction: for each, the agent's final state (compare-and-set), its run
-    /// record, the task's completion and its dependents' propagation, with their events. Nothing
-    /// is acted on (cleanup, retry, the next dispatch) before that commit. True when something changed.
+    /// Checks the running tasks' agents and returns the changes seen (ends, and agents now known to
+    /// run), to be recorded by <see cref="RecordEnds"/> in the pass's ONE transaction: for each, the
+    /// agent's final state (compare-and-set), its run record, the task's completion and its
+    /// dependents' propagation, with their events. Nothing is acted on (cleanup, retry, launches)
+    /// before that commit. Timeouts and agents gone from the registry are handled here directly.
     /// </summary>
     private async Task<(bool Changed, List<(SwarmTask Task, SwarmAgent Agent, SwarmAgent? Next)> Ending)> ObserveRunningAsync(
         IReadOnlyList<(SwarmTask Task, SwarmAgent? Agent)> running, CancellationToken ct)
