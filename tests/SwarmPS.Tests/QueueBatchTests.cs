@@ -257,7 +257,7 @@ public class QueueBatchTests : IDisposable
     }
 
     [Fact]
-    public void A_task_agent_is_one_directory_of_five_files_and_an_agent_in_the_older_runs_layout_is_still_read()
+    public void A_task_agent_is_one_directory_of_four_files_and_an_agent_in_the_older_runs_layout_is_still_read()
     {
         if (Skip) return;
         var added = _svc.Tasks.Add(new[] { Cmd("one", "echo hello; echo oops >&2") });
@@ -267,8 +267,8 @@ public class QueueBatchTests : IDisposable
         agent.RunDirectory(1).Should().Be(agent.Directory, "the first run's files are in the agent's directory");
         Directory.GetDirectories(agent.Directory).Should().BeEmpty();
         Directory.GetFiles(agent.Directory).Select(Path.GetFileName).Should().BeEquivalentTo(
-            new[] { AgentService.CommandFileName, AgentService.PromptFileName, "stdout.log", "stderr.log", "status" },
-            "the command (for follow-ups), the prompt (SWARM_PROMPT_FILE), the logs and the supervisor's status: nothing else");
+            new[] { AgentService.PromptFileName, "stdout.log", "stderr.log", "status" },
+            "the prompt (SWARM_PROMPT_FILE), the logs and the supervisor's status: nothing else (the command is in the task's row)");
         if (!OperatingSystem.IsWindows())
             File.GetUnixFileMode(Path.Combine(agent.Directory, AgentService.PromptFileName)).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
         _svc.Agents.ReadOutput(agent.Id, raw: true).Select(o => (o.Stream, o.Text)).Should().Equal(("stdout", "hello"), ("stderr", "oops"));
@@ -281,6 +281,30 @@ public class QueueBatchTests : IDisposable
         agent.RunDirectory(1).Should().Be(old);
         _svc.Agents.ReadOutput(agent.Id, raw: true).Select(o => o.Text).Should().Equal("from before");
         DetachedProcess.ExitRecorded(agent.RunDirectory(1)).Should().BeTrue();
+    }
+
+    [Fact]
+    public void A_follow_up_to_a_task_agent_runs_the_tasks_command_and_still_does_after_the_task_is_removed()
+    {
+        if (Skip) return;
+        var count = Path.Combine(_r.Root, "count");
+        var added = _svc.Tasks.Add(new[] { Cmd("again", $"echo run >> '{count}'; cat") });
+        Sync.Run(new QueueScheduler(_svc).RunAsync(new SchedulerOptions { MaxParallel = 1, PollInterval = TimeSpan.FromMilliseconds(50) })).Drained.Should().BeTrue();
+        var agentId = _svc.Tasks.Get(added[0].Id).AgentIds.Single();
+        var dir = _svc.Agents.Get(agentId).Directory;
+        File.Exists(Path.Combine(dir, AgentService.CommandFileName)).Should().BeFalse("the task's row keeps the command");
+
+        Sync.Run(_svc.Agents.SendAsync(agentId, "second prompt"));
+        Sync.Run(_svc.Agents.WaitAsync(new[] { agentId }, TimeSpan.FromSeconds(30), false, null));
+        _svc.Agents.Get(agentId).Status.Should().Be(AgentStatus.Succeeded);
+        File.ReadAllLines(count).Should().HaveCount(2, "the follow-up ran the task's command again");
+
+        _svc.Tasks.Remove(added[0].Id);
+        File.ReadAllText(Path.Combine(dir, AgentService.CommandFileName)).Should().Contain("echo run", "removing the task leaves its command with its agents");
+        Sync.Run(_svc.Agents.SendAsync(agentId, "third prompt"));
+        Sync.Run(_svc.Agents.WaitAsync(new[] { agentId }, TimeSpan.FromSeconds(30), false, null));
+        File.ReadAllLines(count).Should().HaveCount(3);
+        _svc.Agents.ReadOutput(agentId, run: 3, raw: true).Select(o => o.Text).Should().Contain("third prompt");
     }
 
     [Fact]

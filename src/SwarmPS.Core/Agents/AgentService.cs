@@ -18,6 +18,11 @@ public sealed class AgentStartRequest
     public IReadOnlyList<string>? Command { get; init; }
     /// <summary>Wait up to 2 s for the agent process to be running before returning (interactive use); the scheduler does not.</summary>
     public bool WaitForRunning { get; init; } = true;
+    /// <summary>
+    /// The command is kept by the caller (a task's row): no <c>command.json</c> next to the agent.
+    /// A follow-up finds it through the task; removing the task writes the file (<see cref="AgentService.KeepCommandFiles"/>).
+    /// </summary>
+    internal bool CommandKeptByTask { get; init; }
 }
 
 /// <summary>
@@ -216,8 +221,8 @@ public sealed class AgentService
         {
             SwarmHome.EnsurePrivateDirectory(AgentsRoot);
             SwarmHome.EnsurePrivateDirectory(dir);
-            if (request.Command is { Count: > 0 })
-                File.WriteAllText(Path.Combine(dir, CommandFileName), JsonSerializer.Serialize(request.Command));
+            if (request.Command is { Count: > 0 } && !request.CommandKeptByTask)
+                WritePrivateFile(Path.Combine(dir, CommandFileName), Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request.Command)));
             var now = DateTimeOffset.UtcNow;
             var agent = new SwarmAgent
             {
@@ -231,6 +236,22 @@ public sealed class AgentService
         {
             DiscardPrepared(dir);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Before a task's row goes: writes its command next to those of its agents that rely on the row
+    /// for it (<see cref="AgentStartRequest.CommandKeptByTask"/>), so their follow-ups still work.
+    /// </summary>
+    internal static void KeepCommandFiles(Registry.SwarmRegistry registry, Tasks.SwarmTask task)
+    {
+        if (task.Command is not { Count: > 0 } command) return;
+        var bytes = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(command));
+        foreach (var id in task.AgentIds)
+        {
+            if (registry.GetAgent(id) is not { } agent || !Directory.Exists(agent.Directory)) continue;
+            var file = Path.Combine(agent.Directory, CommandFileName);
+            if (!File.Exists(file)) WritePrivateFile(file, bytes);
         }
     }
 
@@ -395,8 +416,10 @@ public sealed class AgentService
             var ok = parser.Succeeded(code);
             var status = stopped ? AgentStatus.Stopped : ok ? AgentStatus.Succeeded : AgentStatus.Failed;
             var error = stopped ? "stopped on request" : ok ? null : parser.FailureReason(code) + StderrTail(dp.StderrFile);
-            return Copy(a, status: status, exitCode: code, endedAt: dp.ExitedAtUtc ?? DateTime.UtcNow, sessionId: s.SessionId ?? a.SessionId,
+            var ended = Copy(a, status: status, exitCode: code, endedAt: dp.ExitedAtUtc ?? DateTime.UtcNow, sessionId: s.SessionId ?? a.SessionId,
                 pid: dp.ChildPid, summary: s, totals: totals, error: error, result: s.Result, supervisorRss: a.SupervisorMemoryKb);
+            EndParses.AddOrUpdate(ended, parser);
+            return ended;
         }
         // A supervisor started but not recorded (its launcher died in between): the status line the
         // supervisor writes right after starting the command names it (the pid file on Windows);
@@ -436,9 +459,12 @@ public sealed class AgentService
 
     private void RecordRun(Microsoft.Data.Sqlite.SqliteConnection c, SwarmAgent a)
     {
-        var runs = Registry.SwarmRegistry.ListAgentRuns(c, a.Id);
-        var started = runs.FirstOrDefault(r => r.Run == a.Run)?.StartedAt ?? a.StartedAt ?? a.CreatedAt;
-        var parser = Parse(ProfileOrCommand(a.Profile).OutputFormat, new DetachedProcess(a.RunDirectory(a.Run)).StdoutFile);
+        // The first run started when the agent did (both are written from the same value); a
+        // follow-up run's start is in its run record.
+        var started = a.Run == 1 && a.StartedAt is { } first ? first
+            : Registry.SwarmRegistry.ListAgentRuns(c, a.Id).FirstOrDefault(r => r.Run == a.Run)?.StartedAt ?? a.StartedAt ?? a.CreatedAt;
+        // The output was parsed a moment ago by the observation that found the end (the log is complete by then).
+        var parser = EndParses.TryGetValue(a, out var parsed) ? parsed : Parse(ProfileOrCommand(a.Profile).OutputFormat, new DetachedProcess(a.RunDirectory(a.Run)).StdoutFile);
         Registry.SwarmRegistry.UpsertAgentRun(c, new SwarmAgentRun
         {
             AgentId = a.Id, Run = a.Run, Status = a.Status, SessionId = parser.Summary.SessionId ?? a.SessionId, ExitCode = a.ExitCode,
@@ -448,6 +474,9 @@ public sealed class AgentService
     }
 
     private sealed record Totals(int Turns, int ToolCalls, long Input, long Output, long Cache, decimal? Cost);
+
+    /// <summary>The parse of a finished run's output, attached to the agent object an observation returned.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SwarmAgent, AgentOutputParser> EndParses = new();
 
     /// <summary>Sums of the runs before the current one (a follow-up adds to them).</summary>
     private Totals PreviousRunTotals(SwarmAgent a)
@@ -475,7 +504,8 @@ public sealed class AgentService
     private static AgentOutputParser Parse(AgentOutputFormat format, string stdoutFile)
     {
         var parser = new AgentOutputParser(format);
-        if (File.Exists(stdoutFile))
+        // One stat: an absent or empty log (a quiet command) needs no reader.
+        if (new FileInfo(stdoutFile) is { Exists: true, Length: > 0 })
         {
             using var stream = new FileStream(stdoutFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             using var reader = new StreamReader(stream, new UTF8Encoding(false));
@@ -645,6 +675,7 @@ public sealed class AgentService
         IReadOnlyList<string>? command = null;
         var commandFile = Path.Combine(a.Directory, CommandFileName);
         if (File.Exists(commandFile)) command = JsonSerializer.Deserialize<List<string>>(await File.ReadAllTextAsync(commandFile, ct).ConfigureAwait(false));
+        else command = _swarm.Registry.Read(c => Registry.SwarmRegistry.TaskCommandOfAgent(c, a.Id)); // started by the queue: the task keeps it
         // Validate the resume template before changing anything.
         profile.BuildArgv(new AgentInvocation { Ticket = a.Ticket, Prompt = prompt, SessionId = a.SessionId, FollowUp = true, Command = command });
         // The next run: totals carry over; per-run fields (supervisor, pid, exit, result, error, end) start empty.

@@ -84,6 +84,21 @@ public sealed partial class SwarmRegistry
 
     public SwarmTask? GetTask(string id) => Read(c => GetTask(c, id));
 
+    /// <summary>The command of the task one of whose attempts <paramref name="agentId"/> served, or null.</summary>
+    internal static IReadOnlyList<string>? TaskCommandOfAgent(SqliteConnection c, string agentId)
+    {
+        using var cmd = c.Sql("SELECT command, agent_ids FROM tasks WHERE instr(agent_ids, $quoted) > 0");
+        cmd.Parameters.AddWithValue("$quoted", JsonSerializer.Serialize(agentId));
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            if (r.IsDBNull(0)) continue;
+            var ids = JsonSerializer.Deserialize<List<string>>(r.GetString(1)) ?? new();
+            if (ids.Contains(agentId)) return JsonSerializer.Deserialize<List<string>>(r.GetString(0));
+        }
+        return null;
+    }
+
     internal static SwarmTask? GetTask(SqliteConnection c, string id)
     {
         using var cmd = c.Sql($"SELECT {TaskColumns} FROM tasks WHERE id = $id");

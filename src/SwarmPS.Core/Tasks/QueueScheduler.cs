@@ -99,6 +99,13 @@ public sealed class QueueScheduler
                 // transaction; only after that commit is anything acted on (cleanup, retries, launches).
                 var running = Registry.Read(RunningTasks);
                 var (changed, ending) = await ObserveRunningAsync(running, ct).ConfigureAwait(false);
+                if (MayReadyOthers(ending))
+                {
+                    // These ends may make other tasks ready (dependents, retries) that must compete for
+                    // the slots in priority order: record them first, then look for ready tasks.
+                    changed |= await AfterEndsAsync(Registry.Write(c => RecordEnds(c, ending)), ct).ConfigureAwait(false);
+                    ending = new();
+                }
                 var slots = options.MaxParallel - RunningCount() + ending.Count(e => (e.Next ?? e.Agent).IsTerminal);
                 var ready = slots > 0 && !ct.IsCancellationRequested ? Registry.Read(c => ReadyTasks(c, slots)) : Array.Empty<SwarmTask>();
                 var plan = ready.Count > 0 ? await PrepareDispatchAsync(ready).ConfigureAwait(false) : null;
@@ -330,6 +337,25 @@ public sealed class QueueScheduler
         return new DispatchPlan(batch, single);
     }
 
+    /// <summary>
+    /// True when recording these ends can make tasks ready (a failure that may be retried, a task
+    /// others depend on): then the ends go first, so the ready tasks compete in priority order.
+    /// </summary>
+    private bool MayReadyOthers(List<(SwarmTask Task, SwarmAgent Agent, SwarmAgent? Next)> ending)
+    {
+        var ends = ending.Where(e => (e.Next ?? e.Agent).IsTerminal).ToList();
+        if (ends.Count == 0) return false;
+        if (ends.Any(e => (e.Next ?? e.Agent).Status != AgentStatus.Succeeded)) return true;
+        return Registry.Read(c =>
+        {
+            var names = string.Join(",", ends.Select((_, i) => "$d" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = $"SELECT 1 FROM task_deps WHERE depends_on IN ({names}) LIMIT 1";
+            for (var i = 0; i < ends.Count; i++) cmd.Parameters.AddWithValue("$d" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), ends[i].Task.Id);
+            return cmd.ExecuteScalar() is not null;
+        });
+    }
+
     /// <summary>Inside the pass's transaction: claims each prepared task (compare-and-set from Queued) with its agent row and run.</summary>
     private List<(SwarmTask Task, AgentService.PreparedStart Start)> Claim(SqliteConnection c, List<(SwarmTask Task, AgentService.PreparedStart Start)> batch, DateTimeOffset now)
     {
@@ -443,7 +469,7 @@ public sealed class QueueScheduler
         if (ticket is null || Registry.GetEnvironment(ticket) is not { Status: EnvironmentStatus.Running }) return null;
         try
         {
-            return _swarm.Agents.PrepareStart(new AgentStartRequest { Ticket = ticket, Profile = t.Profile, Prompt = t.Prompt, Command = t.Command, WaitForRunning = false });
+            return _swarm.Agents.PrepareStart(new AgentStartRequest { Ticket = ticket, Profile = t.Profile, Prompt = t.Prompt, Command = t.Command, WaitForRunning = false, CommandKeptByTask = true });
         }
         catch (Exception ex) when (ex is SwarmException or IOException or UnauthorizedAccessException)
         {
@@ -598,7 +624,9 @@ public sealed class QueueScheduler
                 final = _swarm.Agents.RecordObserved(c, agent, next) ? next : SwarmRegistry.GetAgent(c, agent.Id) ?? agent;
             if (!final.IsTerminal) { list.Add((t, final, false)); continue; }
             if (final.Status != AgentStatus.Succeeded) { list.Add((t, final, false)); continue; }
-            var done = t with { Status = SwarmTaskStatus.Succeeded, Result = final.Result, CostUsd = TotalCost(c, t), EndedAt = DateTimeOffset.UtcNow, Error = null };
+            // A task served by this one agent costs what the agent cost (no need to read it back).
+            var cost = t.AgentIds is [var only] && only == final.Id ? final.CostUsd : TotalCost(c, t);
+            var done = t with { Status = SwarmTaskStatus.Succeeded, Result = final.Result, CostUsd = cost, EndedAt = DateTimeOffset.UtcNow, Error = null };
             if (!Registry.UpdateTask(c, done, SwarmTaskStatus.Running, $"agent {agent.Id}")) { list.Add((t, final, false)); continue; }
             TaskTransitions.PropagateEnd(c, Registry, done);
             list.Add((done, final, true));

@@ -216,6 +216,7 @@ public sealed class TaskService
         if (dependents.Count > 0 && !t.IsTerminal && !force)
             throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
                 $"Task {id} has dependents ({string.Join(", ", dependents)}); cancel it instead, so they are skipped, or remove them first.", id);
+        Agents.AgentService.KeepCommandFiles(Registry, t);
         Registry.DeleteTask(id);
         return t;
     }

@@ -34,8 +34,10 @@ public class DockerFixture : IProviderFixture
         _engineName = engineName;
         StartHint = startHint;
         // Each fixture gets its own 100-port range: fixtures of parallel test classes share one engine,
-        // and docker-proxy binds the published ports on the host.
-        _portStart = 40000 + (Interlocked.Increment(ref _rangeCounter) + Environment.ProcessId) % 200 * 100;
+        // and docker-proxy binds the published ports on the host. The ranges lie below Linux's
+        // ephemeral ports (32768-60999): a port up there can be taken at any moment by an outgoing
+        // connection of any process, which made a create fail now and then ("address already in use").
+        _portStart = 21000 + (Interlocked.Increment(ref _rangeCounter) + Environment.ProcessId) % 110 * 100;
         DockerProvider = new DockerProvider(new DockerProviderOptions { StopTimeoutSeconds = 2, Endpoint = endpoint });
     }
 
