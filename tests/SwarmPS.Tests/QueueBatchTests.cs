@@ -90,6 +90,29 @@ public class QueueBatchTests : IDisposable
         if (ShSharedSupervisor.IsSupported) scheduler.SupervisorProcessesStarted.Should().Be(1, "one supervisor shell for the whole run, not one per agent");
     }
 
+    private sealed class Reports : IProgress<SwarmProgress>
+    {
+        public List<SwarmProgress> All { get; } = new();
+        public void Report(SwarmProgress value) { lock (All) All.Add(value); }
+    }
+
+    [Fact]
+    public void Progress_shows_the_counts_per_status_at_most_every_100_ms_and_ends_with_all_of_them_done()
+    {
+        if (Skip) return;
+        _svc.Tasks.Add(Enumerable.Range(0, 30).Select(i => Cmd("p" + i, "true")).Append(Cmd("slow", "sleep 1")).ToList());
+        var reports = new Reports();
+        var summary = Sync.Run(new QueueScheduler(_svc).RunAsync(new SchedulerOptions { MaxParallel = 4, PollInterval = TimeSpan.FromMilliseconds(20), Progress = reports }));
+        summary.Drained.Should().BeTrue();
+        var counted = reports.All.Where(r => !r.Completed).ToList();
+        counted.Should().NotBeEmpty();
+        counted.Count.Should().BeLessThan((int)(summary.Duration.TotalMilliseconds / 100) + 3, "the counts are read at most every 100 ms, plus the last one");
+        counted[^1].Status.Should().Be("Succeeded 31");
+        counted[^1].PercentComplete.Should().Be(100);
+        reports.All[^1].Completed.Should().BeTrue();
+        reports.All[^1].Status.Should().Be("drained");
+    }
+
     [Fact]
     public void With_one_supervisor_per_agent_instead_of_the_shared_one_the_same_queue_gives_the_same_result()
     {

@@ -23,6 +23,8 @@ public sealed class AgentStartRequest
     /// A follow-up finds it through the task; removing the task writes the file (<see cref="AgentService.KeepCommandFiles"/>).
     /// </summary>
     internal bool CommandKeptByTask { get; init; }
+    /// <summary>The environment as the caller just read it (the scheduler): not read again.</summary>
+    internal SwarmEnvironment? KnownEnvironment { get; init; }
 }
 
 /// <summary>
@@ -83,7 +85,7 @@ public sealed class AgentService
 
     private (SwarmEnvironment Env, AgentProfile Profile) ValidateStart(AgentStartRequest request)
     {
-        var env = _swarm.GetEnvironment(request.Ticket);
+        var env = request.KnownEnvironment is { } known && string.Equals(known.Ticket, request.Ticket, StringComparison.OrdinalIgnoreCase) ? known : _swarm.GetEnvironment(request.Ticket);
         var profile = AgentProfiles.Get(_swarm.Config, request.Profile);
         if (request.Prompt is null)
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, "A prompt is required.", env.Ticket);
@@ -137,7 +139,7 @@ public sealed class AgentService
     /// Writes the run's files (prompt, byte-exact UTF-8 without BOM) and plans the process: everything
     /// before the start that touches no registry row.
     /// </summary>
-    private DetachedProcessSpec BuildLaunch(SwarmAgent agent, SwarmEnvironment env, AgentProfile profile, string prompt, IReadOnlyList<string>? command, bool followUp)
+    private DetachedProcessSpec BuildLaunch(SwarmAgent agent, SwarmEnvironment env, AgentProfile profile, string prompt, IReadOnlyList<string>? command, bool followUp, bool freshDirectory = false)
     {
         var runDir = agent.RunDirectory(agent.Run);
         if (runDir != agent.Directory)
@@ -169,6 +171,7 @@ public sealed class AgentService
             WorkingDirectory = plan.WorkingDirectory,
             Environment = plan.Environment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
             StandardInputFile = profile.PromptDelivery == PromptDelivery.Stdin || plan.PromptOnStandardInput ? promptFile : null,
+            FreshDirectory = freshDirectory,
         };
     }
 
@@ -229,7 +232,7 @@ public sealed class AgentService
                 Id = id, Ticket = env.Ticket, Profile = profile.Name, Status = AgentStatus.Starting, Run = 1, Directory = dir,
                 WorkingDirectory = env.WorkspacePath, CreatedAt = now, UpdatedAt = now, StartedAt = now,
             };
-            var spec = BuildLaunch(agent, env, profile, request.Prompt, request.Command, followUp: false);
+            var spec = BuildLaunch(agent, env, profile, request.Prompt, request.Command, followUp: false, freshDirectory: true);
             return new PreparedStart { Agent = agent, Run = new SwarmAgentRun { AgentId = id, Run = 1, Status = AgentStatus.Starting, StartedAt = now }, Spec = spec };
         }
         catch

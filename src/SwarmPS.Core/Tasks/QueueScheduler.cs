@@ -77,6 +77,7 @@ public sealed class QueueScheduler
         var lastRenew = DateTime.UtcNow;
         var idleDelay = TimeSpan.Zero;
         var lastEvent = LastEventId();
+        var lastProgress = DateTime.MinValue;
         var lastHookEvent = lastEvent;
         await using var hooks = _swarm.Config.Webhooks.Count > 0 ? new Events.WebhookDispatcher(_swarm.Config.Webhooks) : null;
         int dispatched = 0, finished = 0, endedCount = 0;
@@ -122,8 +123,10 @@ public sealed class QueueScheduler
                 }
 
                 // Report tasks that ended (here, by cancellation elsewhere, or by skipping), feed the
-                // webhooks, count: one read.
-                var (ended, hookEvents, counts) = Registry.Read(c =>
+                // webhooks, see whether anything is left (and count per status when the progress is
+                // due, at most every 100 ms: counting reads every task): one read.
+                var progressDue = options.Progress is not null && DateTime.UtcNow - lastProgress >= ProgressInterval;
+                var (ended, hookEvents, counts, anyOpen) = Registry.Read(c =>
                 {
                     var list = new List<SwarmTask>();
                     foreach (var e in SwarmRegistry.ListEvents(c, afterId: lastEvent, kinds: TaskKind))
@@ -135,7 +138,8 @@ public sealed class QueueScheduler
                         else if (SwarmRegistry.GetTask(c, e.Subject) is { } done) list.Add(done);
                     }
                     var forHooks = hooks is null ? Array.Empty<SwarmEvent>() : SwarmRegistry.ListEvents(c, afterId: lastHookEvent);
-                    return (list, forHooks, Counts(c));
+                    var open = Convert.ToInt64(SwarmRegistry.Scalar(c, "SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('Queued', 'Blocked', 'Running'))"), System.Globalization.CultureInfo.InvariantCulture) != 0;
+                    return (list, forHooks, progressDue || (!open && options.Progress is not null) ? Counts(c) : null, open);
                 });
                 finished += endedCount;
                 endedCount = 0;
@@ -150,11 +154,14 @@ public sealed class QueueScheduler
                     hooks!.Enqueue(e);
                 }
 
-                options.Progress?.Report(new SwarmProgress("Running the task queue",
-                    string.Join(", ", counts.Where(kv => kv.Value > 0).Select(kv => $"{kv.Key} {kv.Value}")),
-                    PercentDone(counts)));
-                var open = counts[SwarmTaskStatus.Queued] + counts[SwarmTaskStatus.Blocked] + counts[SwarmTaskStatus.Running];
-                if (open == 0 && options.ExitWhenDrained) { drained = true; break; }
+                if (counts is not null)
+                {
+                    lastProgress = DateTime.UtcNow;
+                    options.Progress?.Report(new SwarmProgress("Running the task queue",
+                        string.Join(", ", counts.Where(kv => kv.Value > 0).Select(kv => $"{kv.Key} {kv.Value}")),
+                        PercentDone(counts)));
+                }
+                if (!anyOpen && options.ExitWhenDrained) { drained = true; break; }
                 if (changed) idleDelay = TimeSpan.Zero;
                 if (!changed)
                 {
@@ -196,6 +203,7 @@ public sealed class QueueScheduler
     }
 
     private static readonly string[] TaskKind = { EventKinds.Task };
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(100);
 
     private bool _useShared;
 
@@ -466,10 +474,10 @@ public sealed class QueueScheduler
     private AgentService.PreparedStart? TryPrepare(SwarmTask t)
     {
         var ticket = t.Ticket ?? t.EnvironmentTicket;
-        if (ticket is null || Registry.GetEnvironment(ticket) is not { Status: EnvironmentStatus.Running }) return null;
+        if (ticket is null || Registry.GetEnvironment(ticket) is not { Status: EnvironmentStatus.Running } env) return null;
         try
         {
-            return _swarm.Agents.PrepareStart(new AgentStartRequest { Ticket = ticket, Profile = t.Profile, Prompt = t.Prompt, Command = t.Command, WaitForRunning = false, CommandKeptByTask = true });
+            return _swarm.Agents.PrepareStart(new AgentStartRequest { Ticket = ticket, Profile = t.Profile, Prompt = t.Prompt, Command = t.Command, WaitForRunning = false, CommandKeptByTask = true, KnownEnvironment = env });
         }
         catch (Exception ex) when (ex is SwarmException or IOException or UnauthorizedAccessException)
         {

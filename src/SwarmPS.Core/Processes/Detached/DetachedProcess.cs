@@ -22,6 +22,8 @@ public sealed class DetachedProcessSpec
     public string? WorkingDirectory { get; init; }
     /// <summary>A file the command reads as its standard input; null for an empty stdin.</summary>
     public string? StandardInputFile { get; init; }
+    /// <summary>The caller has just created <see cref="StateDirectory"/>: there are no files of an earlier run to clear.</summary>
+    public bool FreshDirectory { get; init; }
     /// <summary>Variables to set (or, with a null value, remove) for the command.</summary>
     public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
 }

@@ -121,7 +121,7 @@ public sealed class ShSharedSupervisor : IDetachedLauncher, IDisposable
         var dir = Path.GetFullPath(spec.StateDirectory);
         var request = BuildRequest(spec, dir);
         if (request is null) return _fallback.Start(spec);
-        DetachedLauncher.PrepareStateDirectory(dir);
+        if (!spec.FreshDirectory) DetachedLauncher.PrepareStateDirectory(dir);
         ProcessRunner.Log.Value?.ProcessStarting(new ProcessSpec(spec.FileName, spec.Arguments) { WorkingDirectory = spec.WorkingDirectory });
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[dir] = done;
