@@ -280,6 +280,20 @@ public class QueueBatchTests : IDisposable
     }
 
     [Fact]
+    public void After_a_shared_supervisor_launch_one_read_finds_exactly_the_tasks_cancelled_since_the_claim()
+    {
+        if (Skip) return;
+        var added = _svc.Tasks.Add(new[] { Cmd("keep", "true"), Cmd("cancel", "true"), Cmd("stop", "true") });
+        var claimed = added.Select(t => (Task: _svc.Tasks.Get(t.Id), Start: ClaimLikeTheScheduler(t))).ToList();
+        _svc.Registry.Read(c => QueueScheduler.Cancelled(c, claimed)).Should().BeEmpty("nothing changed since the claim");
+
+        Sync.Run(_svc.Tasks.CancelAsync(added[1].Id)); // the task is Cancelled (and its agent Stopped)
+        Sync.Run(_svc.Agents.StopAsync(claimed[2].Start.Agent.Id)); // only the agent was stopped
+        _svc.Registry.Read(c => QueueScheduler.Cancelled(c, claimed)).Select(p => p.Agent.Id)
+            .Should().BeEquivalentTo(new[] { claimed[1].Start.Agent.Id, claimed[2].Start.Agent.Id });
+    }
+
+    [Fact]
     public void A_task_agent_is_one_directory_of_four_files_and_an_agent_in_the_older_runs_layout_is_still_read()
     {
         if (Skip) return;

@@ -454,7 +454,7 @@ public sealed class QueueScheduler
     /// (cancelled or stopped between the claim and the launch): one statement for the whole batch.
     /// Only this scheduler (the lease holder) claims tasks, so a task still Running is still ours.
     /// </summary>
-    private static List<AgentService.PreparedStart> Cancelled(SqliteConnection c, IReadOnlyList<(SwarmTask Task, AgentService.PreparedStart Start)> claimed)
+    internal static List<AgentService.PreparedStart> Cancelled(SqliteConnection c, IReadOnlyList<(SwarmTask Task, AgentService.PreparedStart Start)> claimed)
     {
         using var cmd = c.CreateCommand();
         var tasks = string.Join(",", claimed.Select((_, i) => "$t" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
