@@ -117,6 +117,7 @@ public sealed class ShSharedSupervisorTests : IDisposable
             Thread.Sleep(10);
         }
         left.Should().BeEmpty("every subshell that reported is reaped (no zombies, no growing job table)");
+        File.ReadAllText(Path.Combine(_root, "supervisor.log")).Should().BeEmpty("the shell had nothing to complain about");
     }
 
     [Fact]
@@ -134,6 +135,8 @@ public sealed class ShSharedSupervisorTests : IDisposable
         second.ExitCode.Should().Be(5);
         _sup.SupervisorStarts.Should().Be(2);
         Sync.Run(first.WaitForExitAsync(TimeSpan.FromSeconds(20))).Should().Be(4, "the subshell outlives its supervisor and records the exit");
+        Thread.Sleep(300);
+        File.ReadAllText(Path.Combine(_root, "supervisor.log")).Should().BeEmpty("no shell complained (no reap sent to a shell that is not the subshell's parent)");
     }
 
     [Fact]

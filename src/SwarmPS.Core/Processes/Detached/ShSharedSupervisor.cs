@@ -257,11 +257,12 @@ public sealed class ShSharedSupervisor : IDetachedLauncher, IDisposable
     /// A subshell reported: reap it with the next write, or within <see cref="ReapDelay"/> when no
     /// start comes (a reap costs the shell a wake-up; most ride along with the next start).
     /// </summary>
-    private void QueueReap(string pid)
+    private void QueueReap(string pid, int generation)
     {
         lock (_gate)
         {
-            if (_disposed) return;
+            // A subshell of a supervisor that was replaced is not the current one's child: init reaps it.
+            if (_disposed || generation != _starts) return;
             _reaps.Add(pid);
             _reapTimer ??= new Timer(_ =>
             {
@@ -307,14 +308,14 @@ public sealed class ShSharedSupervisor : IDetachedLauncher, IDisposable
         {
             throw new SwarmException(ErrorIds.ProcessFailed, SwarmErrorKind.Unavailable, $"Could not start {_shell}: {ex.Message}", _shell, ex);
         }
-        Interlocked.Increment(ref _starts);
+        var generation = Interlocked.Increment(ref _starts);
         _process = p;
         _stdin = p.StandardInput.BaseStream;
         var reader = p.StandardOutput;
-        _ = Task.Run(() => ReadNotificationsAsync(reader));
+        _ = Task.Run(() => ReadNotificationsAsync(reader, generation));
     }
 
-    private async Task ReadNotificationsAsync(StreamReader reader)
+    private async Task ReadNotificationsAsync(StreamReader reader, int generation)
     {
         try
         {
@@ -324,7 +325,7 @@ public sealed class ShSharedSupervisor : IDetachedLauncher, IDisposable
                 if (space <= 0) continue;
                 var pid = line[..space];
                 if (_pending.TryRemove(line[(space + 1)..], out var done)) done.TrySetResult();
-                QueueReap(pid);
+                QueueReap(pid, generation);
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException) { }
