@@ -66,15 +66,6 @@ export DOCKER_HOST="unix://$SOCK"
 
 # 3. an image without a registry: a busybox-static rootfs, docker import.
 if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
-  rf="$(mktemp -d)"
-  trap 'rm -rf "$rf"' EXIT
-  mkdir -p "$rf"/{bin,tmp,proc,sys,dev,etc,workspace}
-  bb="$(command -v busybox || echo /bin/busybox)"
-  cp "$bb" "$rf/bin/busybox"
-  for a in $("$rf/bin/busybox" --list); do [ -e "$rf/bin/$a" ] || ln -s busybox "$rf/bin/$a"; done
-  chmod 1777 "$rf/tmp"
-  echo 'root:x:0:0:root:/root:/bin/sh' > "$rf/etc/passwd"
-  echo 'root:x:0:' > "$rf/etc/group"
-  tar -C "$rf" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' -c 'LABEL org.swarmps.test-image=1' - "$IMAGE" >/dev/null
+  bash "$(dirname "$0")/busybox-rootfs.sh" | docker import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' -c 'LABEL org.swarmps.test-image=1' - "$IMAGE" >/dev/null
 fi
 echo "export DOCKER_HOST=unix://$SOCK"

@@ -69,17 +69,7 @@ EOF
 
 # 3. the offline test image (the same busybox rootfs the docker script imports).
 if ! podman image exists "localhost/$IMAGE"; then
-  rf="$(mktemp -d)"
-  trap 'rm -rf "$rf"' EXIT
-  mkdir -p "$rf"/{bin,tmp,proc,sys,dev,etc,workspace}
-  bb="$(command -v busybox || echo /bin/busybox)"
-  cp "$bb" "$rf/bin/busybox"
-  # `busybox --list` names busybox itself: never overwrite the binary with a link to itself.
-  for a in $("$rf/bin/busybox" --list); do [ -e "$rf/bin/$a" ] || ln -s busybox "$rf/bin/$a"; done
-  chmod 1777 "$rf/tmp"
-  echo 'root:x:0:0:root:/root:/bin/sh' > "$rf/etc/passwd"
-  echo 'root:x:0:' > "$rf/etc/group"
-  tar -C "$rf" -c . | podman import -q -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' -c 'LABEL org.swarmps.test-image=1' - "localhost/$IMAGE" >/dev/null
+  bash "$(dirname "$0")/busybox-rootfs.sh" | podman import -q -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' -c 'LABEL org.swarmps.test-image=1' - "localhost/$IMAGE" >/dev/null
 fi
 
 # 4. the Docker-compatible API (ready in well under a second).

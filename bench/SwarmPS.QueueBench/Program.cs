@@ -139,25 +139,22 @@ public static class Program
         var agentsDir = Path.Combine(root, "home-a", "agents");
         var inodes = Directory.EnumerateFileSystemEntries(agentsDir, "*", SearchOption.AllDirectories).Count() / (double)o.Tasks;
 
-        // The same again in the same process (warm: code already compiled), in a new home.
-        var svc2 = new SwarmService(new SwarmHome(Path.Combine(root, "home-a2")), new SwarmConfig());
-        await svc2.NewEnvironmentAsync(new NewEnvironmentRequest { Ticket = "BENCH-2", RepositoryPath = repo });
-        svc2.Tasks.Add(specs.Select(s => new TaskSpec { Title = s.Title, Prompt = s.Prompt, Profile = "command", Command = new() { "true" }, Ticket = "BENCH-2", RetryBackoffSeconds = 0 }).ToList());
-        var cpu2 = Cpu();
-        var sw2 = Stopwatch.StartNew();
-        var summary2 = await svc2.RunQueueAsync(new SchedulerOptions { MaxParallel = o.Parallel, PollInterval = TimeSpan.FromMilliseconds(o.PollMs) });
-        var queueWarm = sw2.Elapsed.TotalSeconds;
-        var cpu3 = Cpu();
-        // The same once more with one supervisor process per agent (the design before the shared
-        // supervisor, and what runs where the shared one cannot), for comparison in the same run.
-        var svc3 = new SwarmService(new SwarmHome(Path.Combine(root, "home-a3")), new SwarmConfig());
-        await svc3.NewEnvironmentAsync(new NewEnvironmentRequest { Ticket = "BENCH-3", RepositoryPath = repo });
-        svc3.Tasks.Add(specs.Select(s => new TaskSpec { Title = s.Title, Prompt = s.Prompt, Profile = "command", Command = new() { "true" }, Ticket = "BENCH-3", RetryBackoffSeconds = 0 }).ToList());
-        var cpu4 = Cpu();
-        var sw3 = Stopwatch.StartNew();
-        var summary3 = await svc3.RunQueueAsync(new SchedulerOptions { MaxParallel = o.Parallel, PollInterval = TimeSpan.FromMilliseconds(o.PollMs), SharedSupervisor = false });
-        var queuePerAgent = sw3.Elapsed.TotalSeconds;
-        var cpu5 = Cpu();
+        // The same again in the same process (warm: code already compiled), in a new home; then once
+        // more with one supervisor process per agent (the design before the shared supervisor, and
+        // what runs where the shared one cannot), for comparison in the same run.
+        async Task<(SwarmService Svc, QueueRunSummary Summary, double Seconds, string Cpu)> InNewHomeAsync(string home, string ticket, bool shared)
+        {
+            var s = new SwarmService(new SwarmHome(Path.Combine(root, home)), new SwarmConfig());
+            await s.NewEnvironmentAsync(new NewEnvironmentRequest { Ticket = ticket, RepositoryPath = repo });
+            s.Tasks.Add(specs.Select(t => new TaskSpec { Title = t.Title, Prompt = t.Prompt, Profile = "command", Command = new() { "true" }, Ticket = ticket, RetryBackoffSeconds = 0 }).ToList());
+            var before = Cpu();
+            var watch = Stopwatch.StartNew();
+            var result = await s.RunQueueAsync(new SchedulerOptions { MaxParallel = o.Parallel, PollInterval = TimeSpan.FromMilliseconds(o.PollMs), SharedSupervisor = shared });
+            var seconds = watch.Elapsed.TotalSeconds;
+            return (s, result, seconds, Cpus(before, Cpu()));
+        }
+        var (svc2, summary2, queueWarm, cpuWarm) = await InNewHomeAsync("home-a2", "BENCH-2", shared: true);
+        var (_, summary3, queuePerAgent, cpuPerAgent) = await InNewHomeAsync("home-a3", "BENCH-3", shared: false);
         var loadAfter = LoadAverage();
         xargs.Add(Xargs(o));
         xargs.Sort();
@@ -185,8 +182,8 @@ public static class Program
         report.AppendLine("| --- | ---: | ---: | ---: | ---: |");
         report.AppendLine(CultureInfo.InvariantCulture, $"| `seq {o.Tasks} \\| xargs -P{o.Parallel} -n1 true` (median of {xargs.Count}: before, between, after) | {x:0.000} s | {x * 1000 / o.Tasks:0.00} ms | 1.00x | |");
         report.AppendLine(CultureInfo.InvariantCulture, $"| `RunQueueAsync`, first run in the process (poll {o.PollMs} ms) | {queue:0.000} s | {queue * 1000 / o.Tasks:0.00} ms | **{ratio:0.00}x** | {Cpus(cpu0, cpu1)} |");
-        report.AppendLine(CultureInfo.InvariantCulture, $"| `RunQueueAsync`, second run (warm, new home) | {queueWarm:0.000} s | {queueWarm * 1000 / o.Tasks:0.00} ms | {queueWarm / x:0.00}x | {Cpus(cpu2, cpu3)} |");
-        report.AppendLine(CultureInfo.InvariantCulture, $"| `RunQueueAsync`, third run, one supervisor process per agent (`SharedSupervisor = false`) | {queuePerAgent:0.000} s | {queuePerAgent * 1000 / o.Tasks:0.00} ms | {queuePerAgent / x:0.00}x | {Cpus(cpu4, cpu5)} |");
+        report.AppendLine(CultureInfo.InvariantCulture, $"| `RunQueueAsync`, second run (warm, new home) | {queueWarm:0.000} s | {queueWarm * 1000 / o.Tasks:0.00} ms | {queueWarm / x:0.00}x | {cpuWarm} |");
+        report.AppendLine(CultureInfo.InvariantCulture, $"| `RunQueueAsync`, third run, one supervisor process per agent (`SharedSupervisor = false`) | {queuePerAgent:0.000} s | {queuePerAgent * 1000 / o.Tasks:0.00} ms | {queuePerAgent / x:0.00}x | {cpuPerAgent} |");
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture, $"Target <= {TargetRatio}x (first run): **{(o.Quick ? "not judged (--quick)" : pass ? "met" : "missed")}**. {succeeded} of {o.Tasks} Succeeded " +
             $"({summary2.Counts[SwarmTaskStatus.Succeeded]} in the second run, {summary3.Counts[SwarmTaskStatus.Succeeded]} in the third); dispatched {summary.Dispatched}, reported finished {summary.Finished}. Adding the batch (one transaction) took {addTime.TotalMilliseconds:0} ms (not in the wall time). Load average after the second run: {loadAfter}.");

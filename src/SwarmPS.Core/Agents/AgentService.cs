@@ -126,14 +126,12 @@ public sealed class AgentService
         }
     }
 
-    /// <summary>The supervisor's identity (pid + start time) right after its start.</summary>
-    private static string? SupervisorIdentity(DetachedProcess handle) => (handle.StartedPid ?? handle.Pid) is { } pid ? ProcessIdentity.Of(pid) : null;
-
     /// <summary>
-    /// The supervisor's identity for the row when the launcher knows its pid at start; a shared
-    /// supervisor's subshell names itself in the status line a moment later (readers take it from there).
+    /// The supervisor's identity (pid + start time) right after its start; null for a shared
+    /// supervisor's subshell, which names itself in the status line a moment later (readers take it from there).
     /// </summary>
-    private static string? StartedIdentity(DetachedProcess handle) => handle.NamedByStatus ? null : SupervisorIdentity(handle);
+    private static string? SupervisorIdentity(DetachedProcess handle) =>
+        !handle.NamedByStatus && (handle.StartedPid ?? handle.Pid) is { } pid ? ProcessIdentity.Of(pid) : null;
 
     /// <summary>
     /// Writes the run's files (prompt, byte-exact UTF-8 without BOM) and plans the process: everything
@@ -287,7 +285,7 @@ public sealed class AgentService
         try
         {
             p.Handle = (via ?? _launcher).Start(p.Spec);
-            p.Supervisor = StartedIdentity(p.Handle);
+            p.Supervisor = SupervisorIdentity(p.Handle);
         }
         catch (Exception ex) when (ex is SwarmException or IOException or UnauthorizedAccessException)
         {

@@ -102,14 +102,7 @@ public sealed partial class SwarmRegistry
         var d = new Dictionary<string, SwarmAgent>(StringComparer.Ordinal);
         if (ids.Count == 0) return d;
         using var cmd = c.CreateCommand();
-        var names = new List<string>(ids.Count);
-        foreach (var id in ids)
-        {
-            var n = "$a" + names.Count.ToString(CultureInfo.InvariantCulture);
-            names.Add(n);
-            cmd.Parameters.AddWithValue(n, id);
-        }
-        cmd.CommandText = $"SELECT {AgentColumns} FROM agents WHERE id IN ({string.Join(",", names)})";
+        cmd.CommandText = $"SELECT {AgentColumns} FROM agents WHERE id IN ({InList(cmd, "a", ids)})";
         using var r = cmd.ExecuteReader();
         while (r.Read())
         {

@@ -30,11 +30,10 @@ public sealed partial class SwarmRegistry
         using var cmd = c.CreateCommand();
         var where = "id > $after";
         if (since is not null) where += " AND time >= $since";
-        if (kinds is { Count: > 0 }) where += " AND kind IN (" + string.Join(",", kinds.Select((_, i) => "$k" + i)) + ")";
+        if (kinds is { Count: > 0 }) where += " AND kind IN (" + InList(cmd, "k", kinds) + ")";
         cmd.CommandText = $"SELECT id, time, kind, subject, old_status, new_status, details FROM events WHERE {where} ORDER BY id LIMIT $limit";
         cmd.Parameters.AddWithValue("$after", afterId);
         if (since is not null) cmd.Parameters.AddWithValue("$since", Time(since.Value));
-        if (kinds is { Count: > 0 }) { var i = 0; foreach (var k in kinds) cmd.Parameters.AddWithValue("$k" + i++, k); }
         cmd.Parameters.AddWithValue("$limit", limit);
         using var r = cmd.ExecuteReader();
         var list = new List<SwarmEvent>();

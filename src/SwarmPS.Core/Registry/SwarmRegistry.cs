@@ -343,6 +343,22 @@ public sealed partial class SwarmRegistry
         }
     }
 
+    /// <summary>
+    /// Binds <paramref name="values"/> as parameters <c>$prefix0, $prefix1, ...</c> of <paramref name="cmd"/>
+    /// and returns them comma-separated, for <c>IN (...)</c>.
+    /// </summary>
+    internal static string InList(SqliteCommand cmd, string prefix, IEnumerable<string> values)
+    {
+        var names = new List<string>();
+        foreach (var v in values)
+        {
+            var n = "$" + prefix + names.Count.ToString(CultureInfo.InvariantCulture);
+            names.Add(n);
+            cmd.Parameters.AddWithValue(n, v);
+        }
+        return string.Join(",", names);
+    }
+
     internal static object? Scalar(SqliteConnection c, string sql, params (string, object?)[] args)
     {
         using var cmd = c.Sql(sql);

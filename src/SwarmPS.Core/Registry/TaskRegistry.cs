@@ -175,6 +175,30 @@ public sealed partial class SwarmRegistry
         return list;
     }
 
+    /// <summary>True when some task depends on one of <paramref name="ids"/>.</summary>
+    internal static bool AnyDependents(SqliteConnection c, IEnumerable<string> ids)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT 1 FROM task_deps WHERE depends_on IN ({InList(cmd, "d", ids)}) LIMIT 1";
+        return cmd.ExecuteScalar() is not null;
+    }
+
+    /// <summary>True while some task is Queued, Blocked or Running.</summary>
+    internal static bool AnyOpenTasks(SqliteConnection c) =>
+        Convert.ToInt64(Scalar(c, "SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('Queued', 'Blocked', 'Running'))"), CultureInfo.InvariantCulture) != 0;
+
+    /// <summary>Of the given tasks and agents, the ids of the tasks no longer Running and the agents no longer Starting: one statement.</summary>
+    internal static HashSet<string> NoLongerRunningOrStarting(SqliteConnection c, IEnumerable<string> taskIds, IEnumerable<string> agentIds)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT id FROM tasks WHERE id IN ({InList(cmd, "t", taskIds)}) AND status <> 'Running' " +
+                          $"UNION ALL SELECT id FROM agents WHERE id IN ({InList(cmd, "a", agentIds)}) AND status <> 'Starting'";
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) ids.Add(r.GetString(0));
+        return ids;
+    }
+
     public bool DeleteTask(string id) => Write(c =>
     {
         var before = GetTask(c, id);

@@ -138,7 +138,7 @@ public sealed class QueueScheduler
                         else if (SwarmRegistry.GetTask(c, e.Subject) is { } done) list.Add(done);
                     }
                     var forHooks = hooks is null ? Array.Empty<SwarmEvent>() : SwarmRegistry.ListEvents(c, afterId: lastHookEvent);
-                    var open = Convert.ToInt64(SwarmRegistry.Scalar(c, "SELECT EXISTS (SELECT 1 FROM tasks WHERE status IN ('Queued', 'Blocked', 'Running'))"), System.Globalization.CultureInfo.InvariantCulture) != 0;
+                    var open = SwarmRegistry.AnyOpenTasks(c);
                     return (list, forHooks, progressDue || (!open && options.Progress is not null) ? Counts(c) : null, open);
                 });
                 finished += endedCount;
@@ -354,14 +354,7 @@ public sealed class QueueScheduler
         var ends = ending.Where(e => (e.Next ?? e.Agent).IsTerminal).ToList();
         if (ends.Count == 0) return false;
         if (ends.Any(e => (e.Next ?? e.Agent).Status != AgentStatus.Succeeded)) return true;
-        return Registry.Read(c =>
-        {
-            var names = string.Join(",", ends.Select((_, i) => "$d" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = $"SELECT 1 FROM task_deps WHERE depends_on IN ({names}) LIMIT 1";
-            for (var i = 0; i < ends.Count; i++) cmd.Parameters.AddWithValue("$d" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), ends[i].Task.Id);
-            return cmd.ExecuteScalar() is not null;
-        });
+        return Registry.Read(c => SwarmRegistry.AnyDependents(c, ends.Select(e => e.Task.Id)));
     }
 
     /// <summary>Inside the pass's transaction: claims each prepared task (compare-and-set from Queued) with its agent row and run.</summary>
@@ -456,17 +449,7 @@ public sealed class QueueScheduler
     /// </summary>
     internal static List<AgentService.PreparedStart> Cancelled(SqliteConnection c, IReadOnlyList<(SwarmTask Task, AgentService.PreparedStart Start)> claimed)
     {
-        using var cmd = c.CreateCommand();
-        var tasks = string.Join(",", claimed.Select((_, i) => "$t" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        var agents = string.Join(",", claimed.Select((_, i) => "$a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        cmd.CommandText = $"SELECT id FROM tasks WHERE id IN ({tasks}) AND status <> 'Running' UNION ALL SELECT id FROM agents WHERE id IN ({agents}) AND status <> 'Starting'";
-        for (var i = 0; i < claimed.Count; i++)
-        {
-            cmd.Parameters.AddWithValue("$t" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), claimed[i].Task.Id);
-            cmd.Parameters.AddWithValue("$a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), claimed[i].Start.Agent.Id);
-        }
-        var stale = new HashSet<string>(StringComparer.Ordinal);
-        using (var r = cmd.ExecuteReader()) while (r.Read()) stale.Add(r.GetString(0));
+        var stale = SwarmRegistry.NoLongerRunningOrStarting(c, claimed.Select(x => x.Task.Id), claimed.Select(x => x.Start.Agent.Id));
         return claimed.Where(x => x.Start.LaunchError is null && (stale.Contains(x.Task.Id) || stale.Contains(x.Start.Agent.Id))).Select(x => x.Start).ToList();
     }
 

@@ -47,7 +47,28 @@ public sealed class ShDetachedLauncher : IDetachedLauncher
 
     public string Shell { get; init; } = "/bin/sh";
 
-    private static readonly HashSet<Process> Running = new();
+    private static readonly HashSet<Process> Held = new();
+
+    /// <summary>
+    /// Keeps the object of a started child process until the child ends, then disposes it: the
+    /// runtime reaps only children whose Process object is alive (a disposed one would stay a zombie
+    /// while this process lives); after this process exits, init adopts the child. The task
+    /// completes when the child has ended.
+    /// </summary>
+    internal static Task HoldUntilExit(Process child)
+    {
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (Held) Held.Add(child);
+        child.Exited += (_, _) =>
+        {
+            lock (Held) Held.Remove(child);
+            child.Dispose();
+            exited.TrySetResult();
+        };
+        // Raised also for a child that has already ended.
+        child.EnableRaisingEvents = true;
+        return exited.Task;
+    }
 
     public DetachedProcess Start(DetachedProcessSpec spec)
     {
@@ -67,23 +88,13 @@ public sealed class ShDetachedLauncher : IDetachedLauncher
         try
         {
             var supervisor = Process.Start(psi) ?? throw new InvalidOperationException($"{Shell} did not start.");
-            // Keep the Process object until the supervisor exits, so the runtime reaps it (no
-            // zombie while this process lives); after we exit, init adopts it. Its Exited event
-            // (the runtime's SIGCHLD handling, no polling) tells this process's waiters that the
-            // exit file is written: the supervisor writes it before it ends.
-            var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            lock (Running) Running.Add(supervisor);
-            supervisor.Exited += (_, _) =>
-            {
-                lock (Running) Running.Remove(supervisor);
-                supervisor.Dispose();
-                exited.TrySetResult();
-            };
-            supervisor.EnableRaisingEvents = true;
+            // Its end (the runtime's SIGCHLD handling, no polling) tells this process's waiters that
+            // the exit code is written: the supervisor writes it before it ends.
+            var exited = HoldUntilExit(supervisor);
             // No pid file: the caller records the supervisor (registry), and the supervisor itself
             // writes its pid into the status file's first line, which is what a later process that
             // finds the state directory alone (crash recovery) reads.
-            return new DetachedProcess(dir) { Exited = exited.Task, StartedPid = supervisor.Id };
+            return new DetachedProcess(dir) { Exited = exited, StartedPid = supervisor.Id };
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
         {

@@ -332,28 +332,13 @@ public sealed class ShSharedSupervisor : IDetachedLauncher, IDisposable
     }
 
     /// <summary>Lets the current supervisor go (it reads EOF and ends; its subshells carry on).</summary>
-    private void Abandon()
+    private Task? Abandon()
     {
         try { _stdin?.Dispose(); } catch (IOException) { }
         _stdin = null;
-        if (_process is { } p)
-        {
-            // Keep the process object until it has ended, so the runtime reaps it (a disposed
-            // Process is no longer reaped: it would stay a zombie while this process lives).
-            lock (Ending) Ending.Add(p);
-            p.Exited += (_, _) => Release(p);
-            p.EnableRaisingEvents = true;
-            if (p.HasExited) Release(p);
-        }
+        var ended = _process is { } p ? ShDetachedLauncher.HoldUntilExit(p) : null;
         _process = null;
-    }
-
-    private static readonly HashSet<Process> Ending = new();
-
-    private static void Release(Process p)
-    {
-        lock (Ending) if (!Ending.Remove(p)) return;
-        p.Dispose();
+        return ended;
     }
 
     /// <summary>
@@ -363,7 +348,7 @@ public sealed class ShSharedSupervisor : IDetachedLauncher, IDisposable
     /// </summary>
     public void Dispose()
     {
-        Process? ending = null;
+        Task? ended;
         lock (_gate)
         {
             if (_disposed) return;
@@ -372,11 +357,9 @@ public sealed class ShSharedSupervisor : IDetachedLauncher, IDisposable
             catch (Exception ex) when (ex is IOException or ObjectDisposedException or SwarmException) { }
             _disposed = true;
             _reapTimer?.Dispose();
-            ending = _process;
-            Abandon();
+            ended = Abandon();
         }
         // It ends at once (EOF on its stdin); waiting a moment lets the runtime reap it now.
-        try { ending?.WaitForExit(2000); }
-        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception) { }
+        ended?.Wait(TimeSpan.FromSeconds(2));
     }
 }
