@@ -9,4 +9,4 @@ if (-not ('SwarmPS.Loader.SwarmLoadContext' -as [type])) {
 $cmdletAssemblyPath = [SwarmPS.Loader.SwarmLoadContext]::Initialize($PSScriptRoot)
 $inner = Import-Module -Name $cmdletAssemblyPath -PassThru
 
-Export-ModuleMember -Cmdlet $inner.ExportedCmdlets.Keys -Function @() -Variable @() -Alias @()
+Export-ModuleMember -Cmdlet @($inner.ExportedCmdlets.Keys) -Function @() -Variable @() -Alias @()
