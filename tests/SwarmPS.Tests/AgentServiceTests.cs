@@ -61,7 +61,7 @@ public class AgentServiceTests : IDisposable
     private static bool Skip => OperatingSystem.IsWindows();
     private SwarmAgent Start(string profile, string prompt, IReadOnlyList<string>? command = null) =>
         Sync.Run(_svc.Agents.StartAsync(new AgentStartRequest { Ticket = "AG-1", Profile = profile, Prompt = prompt, Command = command }));
-    private SwarmAgent Wait(SwarmAgent a) => Sync.Run(_svc.Agents.WaitAsync(new[] { a.Id }, TimeSpan.FromSeconds(30), any: false)).Single();
+    private SwarmAgent Wait(SwarmAgent a) => Sync.Run(_svc.Agents.WaitAsync(new[] { a.Id }, TimeSpan.FromSeconds(90), any: false)).Single();
     private static string Rec(SwarmAgent a, string file, int run = 1) => Path.Combine(a.RunDirectory(run), file);
 
     [Fact]
@@ -196,7 +196,7 @@ public class AgentServiceTests : IDisposable
     public void Stop_kills_the_whole_process_tree_and_records_Stopped()
     {
         if (Skip) return;
-        var a = Start("command", "x", new[] { "sh", "-c", "sleep 60 & sleep 60; wait" });
+        var a = Start("command", "x", new[] { "sh", "-c", "sleep 600 & sleep 600; wait" });
         var running = Sync.Run(_svc.Agents.WaitForStatusAsync(a.Id, AgentStatus.Running));
         var child = running.Pid!.Value;
         var grandchildren = Descendants(child); // read from /proc: Linux only
@@ -217,7 +217,7 @@ public class AgentServiceTests : IDisposable
         var supervisorPid = int.Parse(running.Supervisor!.Split('@')[0]);
         Process.GetProcessById(supervisorPid).Kill();
         Process.GetProcessById(running.Pid!.Value).Kill();
-        Thread.Sleep(200);
+        WaitGone(supervisorPid, running.Pid!.Value);
         var fresh = new SwarmService(new SwarmHome(_r.Home), new SwarmConfig()); // as from a new shell
         fresh.Agents.Get(a.Id).Status.Should().Be(AgentStatus.Lost);
         fresh.Agents.Get(a.Id).Error.Should().Contain("supervisor is gone");
@@ -229,9 +229,10 @@ public class AgentServiceTests : IDisposable
         if (Skip) return;
         var a = Start("command", "x", new[] { "echo-agent", "sleep" });
         var running = Sync.Run(_svc.Agents.WaitForStatusAsync(a.Id, AgentStatus.Running));
-        Process.GetProcessById(int.Parse(running.Supervisor!.Split('@')[0])).Kill();
+        var supervisor = int.Parse(running.Supervisor!.Split('@')[0]);
+        Process.GetProcessById(supervisor).Kill();
         Process.GetProcessById(running.Pid!.Value).Kill();
-        Thread.Sleep(200);
+        WaitGone(supervisor, running.Pid!.Value);
         var report = Sync.Run(_svc.RepairAsync(fix: false));
         report.Should().Contain(i => i.Kind == RepairIssueKind.StatusDrift && i.Description.Contains(a.Id));
         _svc.Registry.GetAgent(a.Id)!.Status.Should().Be(AgentStatus.Lost);
@@ -285,7 +286,7 @@ public class AgentServiceTests : IDisposable
         {
             await foreach (var o in _svc.Agents.FollowAsync(a.Id, raw: true)) seen.Add(o.Text!);
         });
-        task.Wait(TimeSpan.FromSeconds(20)).Should().BeTrue();
+        task.Wait(TimeSpan.FromSeconds(90)).Should().BeTrue();
         seen.Should().Equal("one", "two", "three");
     }
 
@@ -311,7 +312,7 @@ public class AgentServiceTests : IDisposable
         if (Skip) return;
         var agents = Enumerable.Range(0, 50).AsParallel().WithDegreeOfParallelism(8)
             .Select(i => Start("command", $"agent {i}", new[] { "echo-agent", "sleep" })).ToList();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(120); // generous for a loaded 2-core machine
         List<SwarmAgent> now;
         do
         {
@@ -355,6 +356,14 @@ public class AgentServiceTests : IDisposable
         all.Single(p => p.Name == "mine").BuildArgv(new AgentInvocation { Ticket = "T", Prompt = "go" }).Should().Equal("my-agent", "--task", "go");
     }
 
+    /// <summary>Waits (deadline 60 s) until every pid is gone or a zombie: a kill is asynchronous.</summary>
+    private static void WaitGone(params int[] pids)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (pids.Any(Alive) && DateTime.UtcNow < deadline) Thread.Sleep(20);
+        pids.Where(Alive).Should().BeEmpty("the killed processes end (waited 60 s)");
+    }
+
     private static bool Alive(int pid)
     {
         try { using var p = Process.GetProcessById(pid); return !p.HasExited && !IsZombie(pid); }
@@ -373,7 +382,7 @@ public class AgentServiceTests : IDisposable
     {
         var result = new List<int>();
         if (!OperatingSystem.IsLinux()) return result;
-        var deadline = DateTime.UtcNow.AddSeconds(3);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (result.Count == 0 && DateTime.UtcNow < deadline)
         {
             foreach (var dir in Directory.GetDirectories("/proc"))

@@ -46,7 +46,7 @@ public class EventsAndWebhookTests : IDisposable
     {
         var svc = Service();
         svc.Registry.AppendEvent(EventKinds.Swarm, "s-1", null, "Running");
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var seen = new List<SwarmEvent>();
         var reader = Task.Run(async () =>
         {
@@ -60,7 +60,7 @@ public class EventsAndWebhookTests : IDisposable
         var writer = Service(); // as another process would
         writer.Registry.AppendEvent(EventKinds.Swarm, "s-1", "Running", "Stopping");
         writer.Registry.AppendEvent(EventKinds.Swarm, "s-1", "Stopping", "Stopped");
-        reader.Wait(TimeSpan.FromSeconds(20)).Should().BeTrue();
+        reader.Wait(TimeSpan.FromSeconds(90)).Should().BeTrue();
         seen.Select(e => e.NewStatus).Should().Equal("Running", "Stopping", "Stopped");
     }
 
@@ -83,7 +83,7 @@ public class EventsAndWebhookTests : IDisposable
         svc.Tasks.Add(new[] { Cmd("one", "true"), Cmd("two", "true") });
         var run = Task.Run(() => svc.RunQueueAsync(new SchedulerOptions { MaxParallel = 2, PollInterval = TimeSpan.FromMilliseconds(20) }));
         // The hanging webhook holds its first request for 30 s; the queue must drain long before that.
-        run.Wait(TimeSpan.FromSeconds(20)).Should().BeTrue("a webhook that does not answer must not block the scheduler");
+        run.Wait(TimeSpan.FromSeconds(90)).Should().BeTrue("a webhook that does not answer must not block the scheduler");
         run.Result.Drained.Should().BeTrue();
         hanging.Requests.Should().BeGreaterThan(0);
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -109,17 +109,20 @@ public class EventsAndWebhookTests : IDisposable
         if (OperatingSystem.IsWindows()) return;
         _ = FakeAgents.Dir;
         var svc = Service();
-        var added = svc.Tasks.Add(new[] { Cmd("long", "sleep 3") });
+        // The agent runs until the test lets it go: still running after the scheduler stops, whatever the load.
+        var go = Path.Combine(_r.Root, "go");
+        var added = svc.Tasks.Add(new[] { Cmd("long", $"while [ ! -e '{go}' ]; do sleep 0.05; done") });
         var run = Task.Run(() => svc.RunQueueAsync(new SchedulerOptions { MaxParallel = 1, PollInterval = TimeSpan.FromMilliseconds(20) }));
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (svc.Tasks.Get(added[0].Id).AgentIds.Count == 0 && DateTime.UtcNow < deadline) Thread.Sleep(20);
         svc.Queue.Status().Running.Should().BeTrue();
-        Sync.Run(svc.Queue.StopAsync(TimeSpan.FromSeconds(20))).Should().BeTrue();
-        run.Wait(TimeSpan.FromSeconds(20)).Should().BeTrue();
+        Sync.Run(svc.Queue.StopAsync(TimeSpan.FromSeconds(60))).Should().BeTrue();
+        run.Wait(TimeSpan.FromSeconds(60)).Should().BeTrue();
         run.Result.Drained.Should().BeFalse();
         svc.Queue.Status().Running.Should().BeFalse();
         var agent = svc.Agents.Get(svc.Tasks.Get(added[0].Id).AgentIds.Single());
         agent.Status.Should().Be(SwarmPS.Core.Agents.AgentStatus.Running, "stopping the scheduler never kills running work");
+        File.WriteAllText(go, "");
         // The next scheduler adopts it.
         Sync.Run(svc.RunQueueAsync(new SchedulerOptions { PollInterval = TimeSpan.FromMilliseconds(20) })).Drained.Should().BeTrue();
         svc.Tasks.Get(added[0].Id).Status.Should().Be(SwarmTaskStatus.Succeeded);

@@ -34,10 +34,17 @@ public sealed class ShSharedSupervisorTests : IDisposable
 
     private string Dir(string name) => Path.Combine(_root, name);
 
+    /// <summary>True while the process exists and is not a zombie (its /proc entry may vanish at any moment).</summary>
+    private static bool Running(int pid)
+    {
+        try { return !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z", StringComparison.Ordinal); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return false; }
+    }
+
     private static void Wait(DetachedProcess p)
     {
         p.Exited.Should().NotBeNull();
-        p.Exited!.Wait(TimeSpan.FromSeconds(20)).Should().BeTrue("the supervisor reports the end on its stdout");
+        p.Exited!.Wait(TimeSpan.FromSeconds(90)).Should().BeTrue("the supervisor reports the end on its stdout");
     }
 
     [Fact]
@@ -110,7 +117,7 @@ public sealed class ShSharedSupervisorTests : IDisposable
         var sup = _sup.SupervisorPid!.Value;
         var children = $"/proc/{sup}/task/{sup}/children";
         var left = "?";
-        for (var i = 0; i < 200; i++)
+        for (var i = 0; i < 6000; i++) // up to 60 s on a loaded machine
         {
             left = File.ReadAllText(children).Trim();
             if (left.Length == 0) break;
@@ -125,16 +132,16 @@ public sealed class ShSharedSupervisorTests : IDisposable
     {
         if (Skip) return;
         var first = _sup!.Start(new DetachedProcessSpec("sh", new[] { "-c", "sleep 1; exit 4" }, Dir("a")));
-        for (var i = 0; i < 200 && first.ChildPid is null; i++) Thread.Sleep(10);
+        for (var i = 0; i < 6000 && first.ChildPid is null; i++) Thread.Sleep(10);
         var old = _sup.SupervisorPid!.Value;
         Process.GetProcessById(old).Kill();
-        for (var i = 0; i < 200 && Directory.Exists($"/proc/{old}") && !File.ReadAllText($"/proc/{old}/stat").Contains(") Z", StringComparison.Ordinal); i++) Thread.Sleep(10);
+        for (var i = 0; i < 6000 && Running(old); i++) Thread.Sleep(10);
 
         var second = _sup.Start(new DetachedProcessSpec("sh", new[] { "-c", "exit 5" }, Dir("b")));
         Wait(second);
         second.ExitCode.Should().Be(5);
         _sup.SupervisorStarts.Should().Be(2);
-        Sync.Run(first.WaitForExitAsync(TimeSpan.FromSeconds(20))).Should().Be(4, "the subshell outlives its supervisor and records the exit");
+        Sync.Run(first.WaitForExitAsync(TimeSpan.FromSeconds(90))).Should().Be(4, "the subshell outlives its supervisor and records the exit");
         Thread.Sleep(300);
         File.ReadAllText(Path.Combine(_root, "supervisor.log")).Should().BeEmpty("no shell complained (no reap sent to a shell that is not the subshell's parent)");
     }
@@ -144,11 +151,12 @@ public sealed class ShSharedSupervisorTests : IDisposable
     {
         if (Skip) return;
         var p = _sup!.Start(new DetachedProcessSpec("sh", new[] { "-c", "sleep 1; echo done" }, Dir("late")));
-        for (var i = 0; i < 200 && p.ChildPid is null; i++) Thread.Sleep(10);
+        for (var i = 0; i < 6000 && p.ChildPid is null; i++) Thread.Sleep(10);
         var sup = _sup.SupervisorPid!.Value;
         _sup.Dispose();
+        for (var i = 0; i < 6000 && Directory.Exists($"/proc/{sup}"); i++) Thread.Sleep(10); // up to 60 s on a loaded machine
         Directory.Exists($"/proc/{sup}").Should().BeFalse("the supervisor ends when its caller lets it go");
-        Sync.Run(p.WaitForExitAsync(TimeSpan.FromSeconds(20))).Should().Be(0);
+        Sync.Run(p.WaitForExitAsync(TimeSpan.FromSeconds(90))).Should().Be(0);
         File.ReadAllText(p.StdoutFile).Should().Be("done\n");
     }
 
@@ -164,6 +172,6 @@ public sealed class ShSharedSupervisorTests : IDisposable
         var odd = _sup.Start(new DetachedProcessSpec("sh", new[] { "-c", "exit 0" }, Dir("odd")) { Environment = new Dictionary<string, string?> { ["NOT-A-SH-NAME"] = "1" } });
         odd.NamedByStatus.Should().BeFalse();
         odd.StartedPid.Should().NotBeNull("the per-command launcher started a supervisor process for it");
-        Sync.Run(odd.WaitForExitAsync(TimeSpan.FromSeconds(20))).Should().Be(0);
+        Sync.Run(odd.WaitForExitAsync(TimeSpan.FromSeconds(90))).Should().Be(0);
     }
 }

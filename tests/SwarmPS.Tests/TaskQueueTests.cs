@@ -152,13 +152,13 @@ public class TaskQueueTests : IDisposable
         var added = _svc.Tasks.Add(new[] { Cmd("long", "sleep 60") });
         using var cts = new CancellationTokenSource();
         var run = Task.Run(() => new QueueScheduler(_svc).RunAsync(new SchedulerOptions { MaxParallel = 1, PollInterval = TimeSpan.FromMilliseconds(20) }, cts.Token));
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (_svc.Tasks.Get(added[0].Id).AgentIds.Count == 0 && DateTime.UtcNow < deadline) Thread.Sleep(20);
         var agentId = _svc.Tasks.Get(added[0].Id).AgentIds.Single();
         Sync.Run(_svc.Agents.WaitForStatusAsync(agentId, AgentStatus.Running));
         Sync.Run(_svc.Tasks.CancelAsync(added[0].Id)).Status.Should().Be(SwarmTaskStatus.Cancelled);
         _svc.Agents.Get(agentId).Status.Should().Be(AgentStatus.Stopped);
-        run.Wait(TimeSpan.FromSeconds(20)).Should().BeTrue();
+        run.Wait(TimeSpan.FromSeconds(90)).Should().BeTrue();
         run.Result.Drained.Should().BeTrue();
     }
 
@@ -166,17 +166,21 @@ public class TaskQueueTests : IDisposable
     public void Only_one_scheduler_runs_per_registry()
     {
         if (Skip) return;
-        _svc.Tasks.Add(new[] { Cmd("long", "sleep 2") });
+        // The task runs until the test lets it go, so the first scheduler is busy whatever the machine's load.
+        var go = Path.Combine(_r.Root, "go");
+        _svc.Tasks.Add(new[] { Cmd("long", $"while [ ! -e '{go}' ]; do sleep 0.1; done") });
         using var cts = new CancellationTokenSource();
         var first = Task.Run(() => new QueueScheduler(_svc).RunAsync(new SchedulerOptions { MaxParallel = 1 }, cts.Token));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         while (_svc.Registry.LeaseHolder(QueueScheduler.LeaseName) is null && DateTime.UtcNow < deadline) Thread.Sleep(10);
+        _svc.Registry.LeaseHolder(QueueScheduler.LeaseName).Should().NotBeNull("the first scheduler took the lease (waited 60 s)");
         var other = new SwarmService(new SwarmHome(_r.Home), new SwarmConfig());
         // A second scheduler (another holder) is refused while the first one's lease is live.
         other.Registry.TryAcquireLease(QueueScheduler.LeaseName, "1@1", TimeSpan.FromSeconds(30), out var holder).Should().BeFalse();
         holder.Should().NotBeNull();
         cts.Cancel();
-        first.Wait(TimeSpan.FromSeconds(20));
+        first.Wait(TimeSpan.FromSeconds(60)).Should().BeTrue("the scheduler ends on cancellation (waited 60 s)");
+        File.WriteAllText(go, "");
         _svc.Registry.LeaseHolder(QueueScheduler.LeaseName).Should().BeNull("the lease is released on exit");
     }
 
