@@ -211,7 +211,17 @@ public sealed class ErrorTests : IDisposable
         await _ws.OkAsync("env", "new", "DEMO-1");
         var marker = Path.Combine(_ws.Root, "started");
         var args = new[] { "env", "exec", "DEMO-1", "--home", _ws.Home, "--", "sh", "-c", $"touch '{marker}'; sleep 600" };
-        using var p = new Process { StartInfo = CliProcess.StartInfo(args, _ws.Repo) };
+        var psi = CliProcess.StartInfo(args, _ws.Repo);
+        // A process started in the background by a non-interactive shell (a CI job, `cmd &`) inherits
+        // SIGINT as ignored, and .NET keeps an ignored signal ignored: the CLI would never see the Ctrl+C.
+        // Give it SIGINT's default disposition, as a terminal's foreground process has (GNU env).
+        if (OperatingSystem.IsLinux())
+        {
+            psi.ArgumentList.Insert(0, psi.FileName);
+            psi.ArgumentList.Insert(0, "--default-signal=INT");
+            psi.FileName = "env";
+        }
+        using var p = new Process { StartInfo = psi };
         var sw = Stopwatch.StartNew();
         p.Start();
         p.StandardInput.Close();
