@@ -37,6 +37,8 @@ public sealed class DockerEngineFailureTests
             using var f = new PrivateEngineFixture(engine);
             f.SkipReason.Should().BeNull("the private engine answers and has the test image it was given");
             f.DockerProvider.Client.Endpoint.Uri.Should().Be("unix://" + engine.Socket);
+            engine.DockerdNetworkNamespace.Should().NotBeNull().And.NotBe(PrivateDockerd.NetworkNamespace(Environment.ProcessId),
+                "the private dockerd (--bridge=none) must not see the host's interfaces, or it deletes the shared engine's docker0");
             Scenario(engine, f);
         }
         // Containers went with the engine's data-root; no dockerd, containerd, shim, mount or file of it is left.

@@ -11,10 +11,13 @@ namespace SwarmPS.Tests.Support;
 /// A Docker Engine that belongs to one test, for tests that stop, kill or restart the engine: its own
 /// containerd and dockerd, everything under one temp directory (<see cref="Dir"/>: the API socket, data-root,
 /// exec-root, pidfile, an empty daemon.json, containerd's root, state and socket, both logs). It never meets
-/// another engine on the machine, whether or not one runs: no bridge (<c>--bridge=none</c>: containers have
-/// loopback only and published ports are ignored, so no docker0 and no host ports), no iptables, no ip_forward
-/// sysctl, and a containerd started here (dockerd 20.10 would otherwise share a system containerd on
-/// /run/containerd/containerd.sock with any other engine). <see cref="Launch"/> starts it, waits until it
+/// another engine on the machine, whether or not one runs: dockerd runs in a network namespace of its own
+/// (<c>unshare --net</c>; the API is a unix socket, reachable from any namespace) with <c>--bridge=none</c>
+/// (containers have loopback only; published ports are ignored, so no host port is bound), no iptables and no
+/// ip_forward; and its containerd is started here (dockerd 20.10 would otherwise share a system containerd on
+/// /run/containerd/containerd.sock, and namespace "moby", with any other engine). The namespace is not optional:
+/// dockerd 20.10 started with <c>--bridge=none</c> DELETES the interface docker0 of its network namespace,
+/// which in the host's namespace is the shared engine's bridge (its containers then fail to start). <see cref="Launch"/> starts it, waits until it
 /// answers <c>/_ping</c> and imports the offline test image (<c>.ci/backends/busybox-rootfs.sh</c>, as
 /// docker.sh does); <see cref="Stop"/> and <see cref="Start"/> stop and restart it (start waits for the ping,
 /// never a fixed sleep); <see cref="Dispose"/> stops it and removes every process, mount and file of it.
@@ -61,9 +64,10 @@ public sealed class PrivateDockerd : IDisposable
     {
         if (!OperatingSystem.IsLinux()) return "a private Docker Engine needs Linux";
         if (!Environment.IsPrivilegedProcess) return "a private Docker Engine needs root (dockerd and containerd)";
-        foreach (var tool in new[] { "dockerd", "containerd", "bash" })
+        foreach (var tool in new[] { "dockerd", "containerd", "bash", "unshare" })
             if (Which(tool) is null) return $"{tool} is not installed (package docker.io; '.ci/backends/docker.sh start' installs it)";
         if (Which("busybox") is null && !File.Exists("/bin/busybox")) return "busybox is not installed (package busybox-static), the test image is made from it";
+        if (!File.Exists("/proc/self/ns/net")) return "no network namespaces (/proc/self/ns/net), which a private Docker Engine needs";
         if (RootfsScript() is null) return ".ci/backends/busybox-rootfs.sh not found above the test binaries";
         return null;
     }
@@ -114,7 +118,8 @@ public sealed class PrivateDockerd : IDisposable
         if (Running) throw new InvalidOperationException("the private engine already runs");
         _containerdProcess = Spawn(ContainerdLog, _containerd, "--config", Path.Combine(Dir, "ctd", "config.toml"));
         WaitUntil("containerd accepts connections on " + ContainerdSocket, _containerdProcess, ContainerdLog, () => Accepts(ContainerdSocket));
-        _dockerdProcess = Spawn(DockerdLog, _dockerd,
+        // A network namespace of its own (see the class comment: --bridge=none deletes its namespace's docker0).
+        _dockerdProcess = Spawn(DockerdLog, Which("unshare")!, "--net", "--", _dockerd,
             "--config-file", Path.Combine(Dir, "daemon.json"),
             "--containerd", ContainerdSocket,
             "--bridge=none", "--iptables=false", "--ip6tables=false", "--ip-forward=false",
@@ -123,6 +128,20 @@ public sealed class PrivateDockerd : IDisposable
             "--pidfile", Path.Combine(Dir, "dockerd.pid"),
             "-H", "unix://" + Socket);
         WaitUntil("dockerd answers /_ping on " + Socket, _dockerdProcess, DockerdLog, () => Ping());
+        var ns = NetworkNamespace(_dockerdProcess.Id);
+        if (ns is null || ns == NetworkNamespace(Environment.ProcessId))
+            throw new InvalidOperationException($"the private dockerd {_dockerdProcess.Id} is not in a network namespace of its own ({ns ?? "unknown"})");
+    }
+
+    /// <summary>The network namespace of dockerd while it runs (<c>net:[inode]</c>), never the test process's.</summary>
+    public string? DockerdNetworkNamespace => _dockerdProcess is { HasExited: false } p ? NetworkNamespace(p.Id) : null;
+
+    /// <summary>The network namespace of a process (<c>net:[inode]</c>), null when it is gone.</summary>
+    public static string? NetworkNamespace(int pid)
+    {
+        try { return new FileInfo($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/ns/net").LinkTarget; }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
     }
 
     /// <summary>
