@@ -28,7 +28,8 @@ namespace SwarmPS.Tests.Support;
 /// </summary>
 public sealed class PrivateDockerd : IDisposable
 {
-    public const string TestImage = "swarmps-tiny:latest";
+    /// <summary>The offline test image every engine test uses (imported by <see cref="Launch"/>).</summary>
+    public const string TestImage = SwarmPS.Tests.Contract.DockerFixture.TestImage;
     private const string DirPrefix = "swarmps-pd-";
     /// <summary>How long a start may take to answer, and a stop to exit, on a loaded 2-core CI machine (~2 s idle).</summary>
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(2);
@@ -250,14 +251,26 @@ public sealed class PrivateDockerd : IDisposable
         using var tar = Process.Start(psi)!;
         tar.StandardInput.Close();
         var stderr = tar.StandardError.ReadToEndAsync();
-        var query = "images/create?fromSrc=-&repo=swarmps-tiny&tag=latest" + string.Concat(
+        var (repo, tag) = (TestImage[..TestImage.IndexOf(':', StringComparison.Ordinal)], TestImage[(TestImage.IndexOf(':', StringComparison.Ordinal) + 1)..]);
+        var query = $"images/create?fromSrc=-&repo={repo}&tag={tag}" + string.Concat(
             new[] { "ENV PATH=/bin", "CMD [\"/bin/sh\"]", "LABEL org.swarmps.test-image=1" }.Select(c => "&changes=" + Uri.EscapeDataString(c)));
         using var http = Http(Deadline);
-        using var body = new StreamContent(tar.StandardOutput.BaseStream);
+        var body = new StreamContent(tar.StandardOutput.BaseStream);
         body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-tar");
-        using var r = http.PostAsync(new Uri(query, UriKind.Relative), body).GetAwaiter().GetResult();
-        var answer = r.Content.ReadAsStringAsync().GetAwaiter().GetResult();
-        if (!tar.WaitForExit(Deadline)) throw new InvalidOperationException("busybox-rootfs.sh did not finish within " + Deadline);
+        HttpResponseMessage r;
+        string answer;
+        using (body)
+        {
+            r = http.PostAsync(new Uri(query, UriKind.Relative), body).GetAwaiter().GetResult();
+            answer = r.Content.ReadAsStringAsync().GetAwaiter().GetResult();
+        }
+        using var response = r;
+        // Our end of the pipe is closed now: a script the engine stopped reading from ends (SIGPIPE) instead of blocking.
+        if (!tar.WaitForExit(Deadline))
+        {
+            tar.Kill();
+            throw new InvalidOperationException("busybox-rootfs.sh did not finish within " + Deadline);
+        }
         if (tar.ExitCode != 0) throw new InvalidOperationException($"busybox-rootfs.sh failed ({tar.ExitCode}): {stderr.GetAwaiter().GetResult()}");
         if (!r.IsSuccessStatusCode || answer.Contains("\"errorDetail\"", StringComparison.Ordinal))
             throw new InvalidOperationException($"importing {TestImage} into the private engine failed ({(int)r.StatusCode}): {answer}");
