@@ -24,8 +24,6 @@ public sealed class ProviderOptionsCliTests : IDisposable
     public async Task Docker_no_worktree_with_image_and_limits_then_exec_and_remove()
     {
         const string socket = "/var/run/docker.sock";
-        // Not while SwarmPS.Tests' engine-failure test has the engine stopped (assemblies run in parallel).
-        using var engine = SwarmPS.Tests.Support.EngineLock.Shared();
         string? missing = OperatingSystem.IsWindows() ? "not on Windows" : !File.Exists(socket) ? $"no Docker Engine at {socket} (.ci/backends/docker.sh start)" : null;
         if (missing is not null)
         {

@@ -162,8 +162,10 @@ public class DockerFixture : IProviderFixture
 }
 
 /// <summary>
-/// Every test class that talks to a container engine: they run one at a time (and not beside other
-/// collections), because the engine-failure tests stop and restart the engine.
+/// The test classes that use the shared container engines (docker.sh's dockerd, podman.sh's API service) and
+/// the Docker unit classes: they run one at a time and not beside other collections, as they always have.
+/// Nothing here stops, kills or restarts an engine: a test that does owns a <see cref="PrivateDockerd"/>
+/// (see DockerEngineFailureTests) and stays out of this collection.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class DockerEngineCollection

@@ -1,6 +1,5 @@
 using FluentAssertions;
 using SwarmPS.Core;
-using SwarmPS.Core.Processes;
 using SwarmPS.Core.Providers;
 using SwarmPS.Core.Providers.Docker;
 using SwarmPS.Tests.Contract;
@@ -10,72 +9,46 @@ using Xunit;
 namespace SwarmPS.Tests.Docker;
 
 /// <summary>
-/// The real dockerd stopped and restarted under SwarmPS (through the project's own
-/// <c>.ci/backends/docker.sh stop|start</c>, which only ever stops the dockerd it started). In the engine
-/// collection, so no other engine test runs meanwhile; the engine is started again even when a test fails.
+/// The Docker Engine stopped and restarted under SwarmPS. The test owns the engine it stops: a
+/// <see cref="PrivateDockerd"/> (its own dockerd and containerd, socket and storage under a temp dir), so it
+/// passes whether or not another engine runs on the machine, never disturbs one, and leaves nothing behind.
+/// Not in the engine collection: it shares nothing with the other engine tests.
 /// </summary>
-[Collection(DockerEngineCollection.Name)]
-public sealed class DockerEngineFailureTests : IDisposable
+public sealed class DockerEngineFailureTests
 {
-    private readonly DockerFixture _f = new();
-    private bool _stopped;
-
-    public void Dispose()
-    {
-        try
-        {
-            if (_stopped) Engine("start");
-        }
-        finally
-        {
-            _f.Dispose();
-        }
-    }
-
     private static T Run<T>(Task<T> t) => Sync.Run(t);
 
-    private static string? Script()
+    /// <summary>SwarmPS's Docker provider pointed at the private engine (the endpoint plays DOCKER_HOST).</summary>
+    private sealed class PrivateEngineFixture : DockerFixture
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        public PrivateEngineFixture(PrivateDockerd engine) : base(engine.Endpoint, "private Docker Engine", "PrivateDockerd.Launch()")
         {
-            var p = Path.Combine(dir.FullName, ".ci", "backends", "docker.sh");
-            if (File.Exists(p)) return p;
         }
-        return null;
-    }
-
-    /// <summary>Why this test cannot stop the engine (null when it can): it must be the dockerd docker.sh started, on the socket SwarmPS uses.</summary>
-    private string? CannotControl()
-    {
-        if (Script() is null) return ".ci/backends/docker.sh not found above the test binaries";
-        var dir = Environment.GetEnvironmentVariable("SWARMPS_BACKENDS_DIR") is { Length: > 0 } d ? d : "/tmp/swarmps-backends";
-        var pidFile = Path.Combine(dir, "swarmps-docker", "dockerd.pid");
-        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid) || !ProcessIdentity.IsAlive(ProcessIdentity.Of(pid)))
-            return "the Docker Engine was not started by .ci/backends/docker.sh, so the test will not stop it";
-        var sock = Environment.GetEnvironmentVariable("DOCKER_SOCK") is { Length: > 0 } s ? s : "/var/run/docker.sock";
-        if (_f.DockerProvider.Client.Endpoint.Uri != "unix://" + sock) return $"SwarmPS talks to {_f.DockerProvider.Client.Endpoint.Uri}, not the script's socket {sock}";
-        return null;
-    }
-
-    private void Engine(string command)
-    {
-        var r = Run(ProcessRunner.Default.RunAsync(new ProcessSpec("bash", new[] { Script()!, command }) { Timeout = TimeSpan.FromMinutes(2) }));
-        r.ExitCode.Should().Be(0, $"docker.sh {command}: {r.StandardError}");
-        _stopped = command == "stop";
     }
 
     [Fact]
     public void Stopping_the_engine_gives_clear_errors_loses_nothing_and_after_a_restart_status_repair_and_start_agree()
     {
-        if (Backends.Missing(_f.SkipReason)) return;
-        if (CannotControl() is { } why)
+        if (Backends.Missing(PrivateDockerd.Unavailable())) return;
+        string dir;
+        using (var engine = PrivateDockerd.Launch())
         {
-            if (Backends.Required) throw new InvalidOperationException("SWARMPS_REQUIRE_BACKENDS=1 but " + why);
-            Console.Error.WriteLine("SKIPPED: " + why);
-            return;
+            dir = engine.Dir;
+            using var f = new PrivateEngineFixture(engine);
+            f.SkipReason.Should().BeNull("the private engine answers and has the test image it was given");
+            f.DockerProvider.Client.Endpoint.Uri.Should().Be("unix://" + engine.Socket);
+            engine.DockerdNetworkNamespace.Should().NotBeNull().And.NotBe(PrivateDockerd.NetworkNamespace(Environment.ProcessId),
+                "the private dockerd (--bridge=none) must not see the host's interfaces, or it deletes the shared engine's docker0");
+            Scenario(engine, f);
         }
-        var svc = _f.CreateService();
-        Run(svc.NewEnvironmentAsync(_f.Request("ENG-1")));
+        // Containers went with the engine's data-root; no dockerd, containerd, shim, mount or file of it is left.
+        PrivateDockerd.Leftovers(dir).Should().BeEmpty();
+    }
+
+    private static void Scenario(PrivateDockerd engine, DockerFixture f)
+    {
+        var svc = f.CreateService();
+        Run(svc.NewEnvironmentAsync(f.Request("ENG-1")));
         Run(svc.NewEnvironmentAsync(new NewEnvironmentRequest
         {
             Ticket = "ENG-2", Image = DockerFixture.TestImage, Options = new Dictionary<string, string> { [DockerProvider.OptionNoWorktree] = "true" },
@@ -83,14 +56,13 @@ public sealed class DockerEngineFailureTests : IDisposable
         Run(svc.ExecAsync("ENG-1", new[] { "sh", "-c", "echo kept > /workspace/kept.txt && echo inside > /inside" })).ExitCode.Should().Be(0);
         Run(svc.ExecAsync("ENG-2", new[] { "sh", "-c", "echo image-only > /inside" })).ExitCode.Should().Be(0);
         Run(svc.CheckpointAsync("ENG-1", "before"));
-        var uri = _f.DockerProvider.Client.Endpoint.Uri;
-        // Other test assemblies (the CLI's docker test) hold the engine shared; wait for them, keep them out.
-        using var exclusive = EngineLock.Exclusive();
+        var uri = f.DockerProvider.Client.Endpoint.Uri;
         try
         {
-            Engine("stop");
+            engine.Stop();
+            engine.Ping().Should().BeFalse("the engine is down");
             // The running service and a fresh one (a new session) say the same thing.
-            foreach (var s in new[] { svc, _f.CreateService() })
+            foreach (var s in new[] { svc, f.CreateService() })
             {
                 void Down(Action a)
                 {
@@ -104,7 +76,7 @@ public sealed class DockerEngineFailureTests : IDisposable
                 Down(() => Run(s.CheckpointAsync("ENG-1", "during")));
                 Down(() => Run(s.RestoreAsync("ENG-1", "before")));
                 Down(() => Run(s.RemoveEnvironmentAsync("ENG-2", new RemoveOptions { Force = true })));
-                Down(() => Run(s.NewEnvironmentAsync(_f.Request("ENG-3"))));
+                Down(() => Run(s.NewEnvironmentAsync(f.Request("ENG-3"))));
                 Run(s.GetEnvironmentsAsync()).Where(e => e.Ticket.StartsWith("ENG-", StringComparison.Ordinal))
                     .Should().HaveCount(2).And.OnlyContain(e => e.Status == EnvironmentStatus.Error, "unknown while the engine is down, never Missing");
                 Run(s.RepairAsync(fix: true)).Should().NotContain(i => i.Provider == DockerProvider.ProviderName, "repair never acts on a backend it cannot see");
@@ -117,7 +89,8 @@ public sealed class DockerEngineFailureTests : IDisposable
         }
         finally
         {
-            if (_stopped) Engine("start");
+            // Waits for the engine's ping; a failed assertion above still gets a running engine to clean up in.
+            if (!engine.Running) engine.Start();
         }
 
         // The engine stopped the containers with it (restart policy "no"): status says Stopped, repair
@@ -133,7 +106,7 @@ public sealed class DockerEngineFailureTests : IDisposable
         Run(svc.ExecAsync("ENG-1", new[] { "cat", "/inside" })).StandardOutput.Should().Be("inside\n");
 
         // A container deleted behind SwarmPS's back: repair reports the row without a container.
-        Run(_f.DockerProvider.Client.RemoveContainerAsync(svc.GetEnvironment("ENG-2").InstanceId!, default));
+        Run(f.DockerProvider.Client.RemoveContainerAsync(svc.GetEnvironment("ENG-2").InstanceId!, default));
         Run(svc.GetEnvironmentsAsync()).Single(e => e.Ticket == "ENG-2").Status.Should().Be(EnvironmentStatus.Missing);
         var report = Run(svc.RepairAsync(fix: false)).Where(i => i.Provider == DockerProvider.ProviderName).ToList();
         report.Should().ContainSingle(i => i.Kind == RepairIssueKind.DanglingRow && i.Ticket == "ENG-2" && !i.Fixed)
@@ -142,7 +115,7 @@ public sealed class DockerEngineFailureTests : IDisposable
 
         Run(svc.RemoveEnvironmentAsync("ENG-1", new RemoveOptions { Force = true }));
         Run(svc.RemoveEnvironmentAsync("ENG-2", new RemoveOptions { Force = true }));
-        Run(_f.LeftoversAsync("ENG-1")).Should().BeEmpty();
-        Run(_f.LeftoversAsync("ENG-2")).Should().BeEmpty();
+        Run(f.LeftoversAsync("ENG-1")).Should().BeEmpty();
+        Run(f.LeftoversAsync("ENG-2")).Should().BeEmpty();
     }
 }
