@@ -34,9 +34,14 @@ public static class ProcessIdentity
         if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var pid)) return false;
         try
         {
+            if (!long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var recorded)) return false;
             using var p = Process.GetProcessById(pid);
             if (p.HasExited || IsZombie(pid)) return false;
-            return Format(pid, SafeStart(p)) == identity;
+            // Whole seconds, and identities recorded by other processes (or by earlier versions, which read
+            // .NET's Process.StartTime: boot time derived from "now" at every call, so a start near a second
+            // boundary could come out one second off) may differ by a rounding: a recycled pid that started
+            // within the same two seconds as the original is not a real risk.
+            return Math.Abs(SafeStart(p) - recorded) <= StartToleranceSeconds;
         }
         catch (ArgumentException) { return false; }
         catch (InvalidOperationException) { return false; }
@@ -59,11 +64,50 @@ public static class ProcessIdentity
         catch (UnauthorizedAccessException) { return false; }
     }
 
+    /// <summary>How far two readings of one process's start (whole seconds) may differ.</summary>
+    internal const int StartToleranceSeconds = 2;
+
     private static long SafeStart(Process p)
     {
+        // Linux: the kernel's own start (clock ticks since boot) plus the boot time /proc/stat states, the same
+        // value on every read. Process.StartTime derives the boot time from the current time at each call,
+        // so it jitters (milliseconds, more on a loaded machine) and its whole second could flip.
+        if (OperatingSystem.IsLinux() && LinuxStartSeconds(p.Id) is { } linux) return linux;
         try { return p.StartTime.ToUniversalTime().Ticks / TimeSpan.TicksPerSecond; }
         catch (InvalidOperationException) { return 0; }
         catch (System.ComponentModel.Win32Exception) { return 0; }
+    }
+
+    private static readonly Lazy<long?> BootTimeUnixSeconds = new(() =>
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/stat"))
+                if (line.StartsWith("btime ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(6).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var b))
+                    return b;
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return null;
+    });
+
+    /// <summary>Start of a Linux process in seconds since 0001-01-01 UTC (the unit of <see cref="DateTime.Ticks"/> / s), or null.</summary>
+    internal static long? LinuxStartSeconds(int pid)
+    {
+        if (BootTimeUnixSeconds.Value is not { } boot) return null;
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var close = stat.LastIndexOf(')');
+            if (close < 0) return null;
+            // After "pid (comm) ": field 3 (state) is index 0, so field 22 (starttime) is index 19.
+            var fields = stat[(close + 2)..].Split(' ');
+            if (fields.Length < 20 || !long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)) return null;
+            // /proc reports in USER_HZ, which is 100 on every Linux architecture .NET runs on.
+            return DateTime.UnixEpoch.Ticks / TimeSpan.TicksPerSecond + boot + ticks / 100;
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
     }
 
     private static string Format(int pid, long start) => string.Create(CultureInfo.InvariantCulture, $"{pid}@{start}");
