@@ -93,9 +93,11 @@ public sealed class SlurmSwarmEndToEndTests : IDisposable
 
     public void Dispose()
     {
+        // A private Slurm cancelled its jobs when it was disposed (and its config is gone: a Slurm tool
+        // would retry reading it for 60 s).
         foreach (var (j, slurm) in _jobs)
             if (slurm is null) SlurmBackend.Run("scancel", j);
-            else slurm.Run("scancel", j);
+            else if (!slurm.Disposed) slurm.Run("scancel", j);
         try { Directory.Delete(_root, true); } catch (IOException) { }
     }
 
@@ -210,12 +212,16 @@ public sealed class SlurmSwarmEndToEndTests : IDisposable
     {
         if (Backends.Missing(PrivateSlurm.SkipReason())) return;
         var sharedBefore = SlurmBackend.SkipReason();
+        var clock = Stopwatch.StartNew();
+        void Step(string what) => _log.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s: {what}");
         var slurm = PrivateSlurm.Start(_log.WriteLine);
+        Step("private Slurm ready");
         try
         {
             Service(ttlSeconds: 30, slurm);
             var swarm = await Launch(2, slurm);
             await UntilSwarm(swarm.SwarmId, s => s.Nodes.All(n => n.Status == SwarmNodeStatus.Running), "2 running nodes");
+            Step("2 nodes running");
             // Every Slurm call went to the private cluster (slurm.configFile -> SLURM_CONF), none to the shared one.
             ActiveQueue(swarm.JobId!, slurm).Should().HaveCount(2, "the swarm's array runs on the private cluster");
             SlurmBackend.Run("squeue", "--noheader", "--name=swarmps-" + swarm.SwarmId, "--format=%i").Out.Trim().Should().BeEmpty("nothing of this swarm is on the shared cluster");
@@ -223,6 +229,7 @@ public sealed class SlurmSwarmEndToEndTests : IDisposable
             // SIGTERM, as an operator stopping the controller does (it saves its job state first; a
             // SIGKILLed controller forgets jobs submitted since its last state save, which no client can undo).
             slurm.StopController();
+            Step("slurmctld stopped");
             try
             {
                 var inj = _svc.Swarms.Inject(swarm.SwarmId, "while the controller is down");
@@ -230,28 +237,36 @@ public sealed class SlurmSwarmEndToEndTests : IDisposable
                 ex.Which.ErrorId.Should().Be(SlurmErrorIds.SlurmUnavailable);
                 ex.Which.Kind.Should().Be(SwarmErrorKind.Unavailable);
                 ex.Which.Message.Should().Contain("squeue").And.Contain("Nothing was changed");
-                _log.WriteLine(ex.Which.Message);
+                Step("poll failed: " + ex.Which.Message);
                 _svc.Registry.GetSwarm(swarm.SwarmId)!.Status.Should().Be(SwarmStatus.Running, "a failed probe is not evidence of death");
                 // The workers and the shared filesystem do not need the controller: answers still arrive.
                 (await Responses(swarm.SwarmId, inj.InjectionId)).Should().HaveCount(2);
+                Step("2 answers while the controller was down");
             }
             finally
             {
                 // WITHOUT -c: the controller recovers its jobs from its state directory. Returns once
                 // scontrol ping says UP and sinfo shows the node taking jobs (the readiness signal).
                 if (slurm.ControllerPid is null) slurm.RestartController();
+                Step("slurmctld restarted and ready");
             }
             var after = await UntilSwarm(swarm.SwarmId, s => s.Nodes.All(n => n.Status == SwarmNodeStatus.Running), "the swarm seen running again after the controller restart");
+            Step("swarm seen running again: " + SlurmBackend.Describe(after));
             after.Status.Should().Be(SwarmStatus.Running);
             after.Nodes.Should().OnlyContain(n => n.JobState == "RUNNING", "the restarted controller recovered the running array");
             var again = _svc.Swarms.Inject(swarm.SwarmId, "after the restart");
             (await Responses(swarm.SwarmId, again.InjectionId)).Should().HaveCount(2);
             (await _svc.Swarms.StopAsync(swarm.SwarmId)).Status.Should().Be(SwarmStatus.Terminated);
             ActiveQueue(swarm.JobId!, slurm).Should().BeEmpty();
+            // The leftover check below finds this instance's processes (it is not vacuous).
+            var mine = slurm.Leftovers();
+            foreach (var daemon in new[] { "slurmctld", "slurmd", "munged" })
+                mine.Should().Contain(l => l.Contains("/usr/sbin/" + daemon, StringComparison.Ordinal), $"the private {daemon} runs with the private SLURM_CONF");
         }
         finally
         {
             slurm.Dispose();
+            Step("private Slurm disposed");
         }
         slurm.Leftovers().Should().BeEmpty("no daemon, slurmstepd or job of the private Slurm outlives it");
         Directory.Exists(slurm.Directory).Should().BeFalse();

@@ -12,20 +12,23 @@ namespace SwarmPS.Tests.Support;
 /// 21000-31999, state, spool, pid and log files in a temp dir), its own slurmctld and slurmd. It
 /// coexists with the shared Slurm of .ci/backends/slurm.sh (same node name, other ports; two slurmd
 /// on one host only need different ports, spool dirs and pid files) and works whether or not that
-/// one runs. Only munged is shared (this never stops it). Every process of this instance (daemons,
-/// slurmstepd, jobs submitted with its SLURM_CONF) carries <c>SLURM_CONF=ConfigFile</c> in its
-/// environment; <see cref="Leftovers"/> finds them by that, and Dispose leaves none.
+/// one runs: it even has its own munged (own key and socket, slurm.conf's AuthInfo=socket=...), so
+/// `.ci/backends/slurm.sh stop` (which stops the system munged it started) cannot break it. Every
+/// process of this instance (daemons, slurmstepd, jobs submitted with its SLURM_CONF) carries
+/// <c>SLURM_CONF=ConfigFile</c> in its environment; <see cref="Leftovers"/> finds them by that, and
+/// Dispose leaves none.
 /// </summary>
 public sealed class PrivateSlurm : IDisposable
 {
     public const string SlurmctldBinary = "/usr/sbin/slurmctld";
     public const string SlurmdBinary = "/usr/sbin/slurmd";
+    public const string MungedBinary = "/usr/sbin/munged";
 
     /// <summary>Deadline for daemons to start, answer and stop on a loaded 2-core machine.</summary>
     public static readonly TimeSpan DaemonDeadline = TimeSpan.FromSeconds(120);
 
     private readonly Action<string> _log;
-    private bool _disposed;
+    private bool _disposing;
 
     private PrivateSlurm(string dir, int ctldPort, int slurmdPort, Action<string> log)
     {
@@ -37,6 +40,8 @@ public sealed class PrivateSlurm : IDisposable
     }
 
     public string Directory { get; }
+    /// <summary>Disposed: daemons stopped, directory (and its slurm.conf) deleted.</summary>
+    public bool Disposed { get; private set; }
     public string ConfigFile => Path.Combine(Directory, "slurm.conf");
     public string ClusterName { get; }
     public int ControllerPort { get; }
@@ -44,15 +49,18 @@ public sealed class PrivateSlurm : IDisposable
     public static string NodeName => Environment.MachineName.Split('.')[0];
     private string CtldPidFile => Path.Combine(Directory, "slurmctld.pid");
     private string SlurmdPidFile => Path.Combine(Directory, "slurmd.pid");
+    private string MungeDir => Path.Combine(Directory, "munge");
+    private string MungeSocket => Path.Combine(MungeDir, "munge.socket");
+    private string MungedPidFile => Path.Combine(MungeDir, "munged.pid");
 
     /// <summary>Null when a private instance can start here; otherwise why not.</summary>
     public static string? SkipReason()
     {
         if (!OperatingSystem.IsLinux()) return "a private Slurm needs Linux";
         if (!File.Exists(SlurmctldBinary) || !File.Exists(SlurmdBinary)) return $"{SlurmctldBinary} or {SlurmdBinary} is missing; run .ci/backends/slurm.sh start";
+        if (!File.Exists(MungedBinary)) return $"{MungedBinary} is missing; run .ci/backends/slurm.sh start (it installs munge)";
         if (Environment.UserName != "root") return "a private Slurm runs slurmd, which needs root";
-        var munge = Exec("munge", new[] { "-n" }, null, TimeSpan.FromSeconds(30));
-        if (munge.Code != 0) return $"munged does not answer (munge -n: {munge.Err.Trim()}); run .ci/backends/slurm.sh start";
+        if (Exec("id", new[] { "-u", "munge" }, null, TimeSpan.FromSeconds(30)).Code != 0) return "there is no 'munge' user to run munged as; run .ci/backends/slurm.sh start";
         var client = Exec("sbatch", new[] { "--version" }, null, TimeSpan.FromSeconds(30));
         return client.Code == 0 ? null : $"the Slurm client is missing (sbatch --version: {client.Err.Trim()}); run .ci/backends/slurm.sh start";
     }
@@ -70,6 +78,7 @@ public sealed class PrivateSlurm : IDisposable
             try
             {
                 s.WriteConfig();
+                s.StartMunged();
                 s.StartDaemon(SlurmctldBinary, "-c");
                 s.StartDaemon(SlurmdBinary);
                 s.WaitReady("the private Slurm to take jobs after its first start");
@@ -129,6 +138,7 @@ public sealed class PrivateSlurm : IDisposable
             SlurmUser=root
             SlurmdUser=root
             AuthType=auth/munge
+            AuthInfo=socket={MungeSocket}
             CredType=cred/munge
             SlurmctldPort={ControllerPort}
             SlurmdPort={NodePort}
@@ -163,8 +173,34 @@ public sealed class PrivateSlurm : IDisposable
         File.WriteAllText(ConfigFile, conf.Replace("\r\n", "\n", StringComparison.Ordinal), new UTF8Encoding(false));
     }
 
+    /// <summary>
+    /// munged as the munge user with its own random key and socket in this directory (munged wants the
+    /// socket's directory traversable by all and the key owned by its user, mode 0400).
+    /// </summary>
+    private void StartMunged()
+    {
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("a private Slurm needs Linux");
+        File.SetUnixFileMode(Directory, (UnixFileMode)0x1ED); // 0755
+        System.IO.Directory.CreateDirectory(MungeDir);
+        File.SetUnixFileMode(MungeDir, (UnixFileMode)0x1ED);
+        var key = Path.Combine(MungeDir, "munge.key");
+        File.WriteAllBytes(key, System.Security.Cryptography.RandomNumberGenerator.GetBytes(1024));
+        File.SetUnixFileMode(key, UnixFileMode.UserRead);
+        var chown = Exec("chown", new[] { "-R", "munge:munge", MungeDir }, null, TimeSpan.FromSeconds(30));
+        if (chown.Code != 0) throw new InvalidOperationException($"chown munge {MungeDir}: {chown.Err.Trim()}");
+        var r = Exec("runuser", new[]
+        {
+            "-u", "munge", "--", MungedBinary, "--key-file=" + key, "--socket=" + MungeSocket, "--pid-file=" + MungedPidFile,
+            "--log-file=" + Path.Combine(MungeDir, "munged.log"), "--seed-file=" + Path.Combine(MungeDir, "munged.seed"),
+        }, ConfigFile, DaemonDeadline);
+        if (r.Code != 0) throw new InvalidOperationException($"munged did not start (exit {r.Code}): {r.Err.Trim()}");
+        Until(() => PidFromFile(MungedPidFile) is { } pid && IsAlive(pid) && File.Exists(MungeSocket), $"the private munged to run and create {MungeSocket}");
+    }
+
     /// <summary>Runs a Slurm tool against this instance (SLURM_CONF set, C locale).</summary>
-    public (int Code, string Out, string Err) Run(string tool, params string[] args) => Exec(tool, args, ConfigFile, TimeSpan.FromSeconds(60));
+    public (int Code, string Out, string Err) Run(string tool, params string[] args) =>
+        Disposed ? throw new ObjectDisposedException(nameof(PrivateSlurm), $"this private Slurm is gone; '{tool}' would retry reading {ConfigFile} for 60 s")
+                 : Exec(tool, args, ConfigFile, TimeSpan.FromSeconds(60));
 
     private static (int Code, string Out, string Err) Exec(string file, IEnumerable<string> args, string? conf, TimeSpan timeout)
     {
@@ -328,8 +364,8 @@ public sealed class PrivateSlurm : IDisposable
     /// </summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
+        if (_disposing) return;
+        _disposing = true;
         var problems = new List<string>();
         try
         {
@@ -345,7 +381,7 @@ public sealed class PrivateSlurm : IDisposable
                     catch (TimeoutException ex) { problems.Add(ex.Message); }
                 }
             }
-            foreach (var (file, what) in new[] { (SlurmdPidFile, "slurmd"), (CtldPidFile, "slurmctld") })
+            foreach (var (file, what) in new[] { (SlurmdPidFile, "slurmd"), (CtldPidFile, "slurmctld"), (MungedPidFile, "munged") })
                 if (PidFromFile(file) is { } pid)
                     try { Terminate(pid, what); } catch (TimeoutException ex) { problems.Add(ex.Message); }
             // Anything else of this instance (a slurmstepd or job that outlived its slurmd): SIGKILL, then wait.
@@ -361,6 +397,7 @@ public sealed class PrivateSlurm : IDisposable
         finally
         {
             try { System.IO.Directory.Delete(Directory, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            Disposed = true;
             foreach (var p in problems) _log("private Slurm cleanup: " + p);
         }
     }
