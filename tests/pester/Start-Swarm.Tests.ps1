@@ -1,3 +1,7 @@
+BeforeDiscovery {
+    # -Skip is evaluated while Pester discovers the tests, before BeforeAll runs: decide here.
+    $script:HasSlurm = [bool](Get-Command sinfo -ErrorAction SilentlyContinue)
+}
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     . (Join-Path $PSScriptRoot 'SwarmSlurmHelpers.ps1')

@@ -13,12 +13,15 @@ function Start-TestSwarm {
 
 function Wait-TestSwarmRunning {
     [CmdletBinding()]
-    param([Parameter(Mandatory)] [string] $SwarmId, [int] $TimeoutSeconds = 60)
+    # Generous: a loaded 2-core CI machine. The failure says what was last seen.
+    param([Parameter(Mandatory)] [string] $SwarmId, [int] $TimeoutSeconds = 120)
     $deadline = (Get-Date).AddSeconds($TimeoutSeconds)
+    $seen = 'nothing yet'
     do {
         $s = Get-Swarm -SwarmId $SwarmId
         if ($s.Nodes.Count -gt 0 -and -not ($s.Nodes | Where-Object Status -ne 'Running')) { return $s }
+        $seen = "$($s.Status): " + (($s.Nodes | ForEach-Object { "node $($_.Node) $($_.Status) job=$($_.JobState)" }) -join ', ')
         Start-Sleep -Milliseconds 500
     } while ((Get-Date) -lt $deadline)
-    throw "Swarm $SwarmId did not run within $TimeoutSeconds s."
+    throw "Timed out after $TimeoutSeconds s waiting for swarm $SwarmId to have every node running (last seen: $seen)."
 }

@@ -41,29 +41,47 @@ public interface ISlurmClient
     Task CancelAsync(IReadOnlyList<string> jobIds, CancellationToken ct);
 }
 
-/// <summary>The real client: sbatch/squeue/scancel/scontrol/sacct with LC_ALL=C and parsable formats.</summary>
+/// <summary>
+/// The real client: sbatch/squeue/scancel/scontrol/sacct with LC_ALL=C and parsable formats. With a
+/// <paramref name="configFile"/> (config.json's <c>slurm.configFile</c>) every call gets
+/// <c>SLURM_CONF</c> set to it, so SwarmPS talks to that cluster whatever the environment says.
+/// </summary>
 public sealed class SlurmCli : ISlurmClient
 {
     public delegate Task<ProcessResult> Runner(ProcessSpec spec, CancellationToken ct);
 
     private readonly Runner _run;
-    private readonly TimeSpan _timeout;
 
-    public SlurmCli(Runner? runner = null, TimeSpan? timeout = null)
+    public SlurmCli(Runner? runner = null, TimeSpan? timeout = null, string? configFile = null)
     {
         _run = runner ?? ((s, ct) => ProcessRunner.Default.RunAsync(s, ct));
-        _timeout = timeout ?? TimeSpan.FromSeconds(30);
+        Timeout = timeout ?? TimeSpan.FromSeconds(30);
+        ConfigFile = configFile;
     }
+
+    /// <summary>How long one command may take.</summary>
+    public TimeSpan Timeout { get; }
+
+    /// <summary>The slurm.conf passed as SLURM_CONF; null: the Slurm tools' own default (SLURM_CONF of the environment, /etc/slurm/slurm.conf).</summary>
+    public string? ConfigFile { get; }
 
     /// <summary>The squeue format: base array id, task index, job id, long state, reason, nodes.</summary>
     public const string QueueFormat = "%F|%K|%i|%T|%r|%N";
 
     private ProcessSpec Spec(string tool, IEnumerable<string> args, string? cwd = null) => new(tool, args)
     {
-        Environment = new Dictionary<string, string?> { ["LC_ALL"] = "C", ["SLURM_TIME_FORMAT"] = "standard" },
-        Timeout = _timeout,
+        Environment = CommandEnvironment(ConfigFile),
+        Timeout = Timeout,
         WorkingDirectory = cwd,
     };
+
+    /// <summary>The environment of every Slurm command: C locale, standard times, and SLURM_CONF when a config file is set.</summary>
+    public static IReadOnlyDictionary<string, string?> CommandEnvironment(string? configFile)
+    {
+        var env = new Dictionary<string, string?>(StringComparer.Ordinal) { ["LC_ALL"] = "C", ["SLURM_TIME_FORMAT"] = "standard" };
+        if (configFile is { Length: > 0 }) env["SLURM_CONF"] = configFile;
+        return env;
+    }
 
     private async Task<ProcessResult> Call(ProcessSpec spec, CancellationToken ct)
     {

@@ -11,7 +11,8 @@ namespace SwarmPS.Core.Slurm;
 ///   "sbatchOptions": ["--mem=2G", "--constraint=skylake"],
 ///   "sharedDirectory": "/shared/scratch/swarmps",
 ///   "timeLimit": "04:00:00", "cpusPerTask": 1,
-///   "heartbeatSeconds": 10, "nodeTtlSeconds": 120, "pollAttempts": 3
+///   "heartbeatSeconds": 10, "nodeTtlSeconds": 120, "pollAttempts": 3,
+///   "configFile": "/etc/slurm-cluster2/slurm.conf"
 /// }
 /// </code>
 /// </summary>
@@ -34,6 +35,12 @@ public sealed class SlurmSettings
     public int PollAttempts { get; set; } = 3;
     /// <summary>Seconds one sbatch/squeue/scancel/scontrol/sacct call may take.</summary>
     public int CommandTimeoutSeconds { get; set; } = 30;
+    /// <summary>
+    /// The slurm.conf of the cluster to use: every Slurm command SwarmPS runs (sbatch, squeue, scancel,
+    /// scontrol, sacct, srun) gets <c>SLURM_CONF</c> set to it. Default: none, the Slurm tools find their
+    /// own (SLURM_CONF of the environment, else /etc/slurm/slurm.conf). An absolute path.
+    /// </summary>
+    public string? ConfigFile { get; set; }
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -71,6 +78,8 @@ public sealed class SlurmSettings
         if (PollAttempts < 1 || PollAttempts > 10) throw Bad(source, "pollAttempts must be 1-10.");
         if (CpusPerTask < 1) throw Bad(source, "cpusPerTask must be at least 1.");
         if (CommandTimeoutSeconds < 1) throw Bad(source, "commandTimeoutSeconds must be at least 1.");
+        if (ConfigFile is not null && (ConfigFile.Length == 0 || !Path.IsPathFullyQualified(ConfigFile) || ConfigFile.Any(char.IsControl)))
+            throw Bad(source, $"configFile '{Names.Describe(ConfigFile)}' must be an absolute path to a slurm.conf.");
         foreach (var o in SbatchOptions)
             if (string.IsNullOrEmpty(o) || !o.StartsWith('-') || o.Any(char.IsControl))
                 throw Bad(source, $"sbatchOptions: '{Names.Describe(o)}' is not an option (each entry is one argument starting with '-').");

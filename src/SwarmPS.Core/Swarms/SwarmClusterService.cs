@@ -18,15 +18,17 @@ public sealed class SwarmClusterService
 {
     private readonly SwarmService _swarm;
     private SlurmSettings? _settings;
+    private ISlurmClient? _client;
 
     public SwarmClusterService(SwarmService swarm, ISlurmClient? client = null, SlurmSettings? settings = null)
     {
         _swarm = swarm;
         _settings = settings;
-        Client = client ?? new SlurmCli(timeout: TimeSpan.FromSeconds((settings ?? new SlurmSettings()).CommandTimeoutSeconds));
+        _client = client;
     }
 
-    public ISlurmClient Client { get; }
+    /// <summary>The Slurm commands; by default the real tools with config.json's commandTimeoutSeconds and configFile (made on first use).</summary>
+    public ISlurmClient Client => _client ??= new SlurmCli(timeout: TimeSpan.FromSeconds(Settings.CommandTimeoutSeconds), configFile: Settings.ConfigFile);
 
     /// <summary>The <c>slurm</c> section of config.json (read on first use).</summary>
     public SlurmSettings Settings => _settings ??= SlurmSettings.Load(_swarm.Home);

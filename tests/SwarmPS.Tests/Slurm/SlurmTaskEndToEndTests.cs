@@ -85,5 +85,22 @@ public sealed class SlurmTaskEndToEndTests : IDisposable
         plan.FileName.Should().Be("srun");
         plan.Arguments.Should().ContainInOrder("--job-name=swarmps-env-T-1", "--partition=cpu", "--account=proj", "--time=30", "--mem=1G", "--chdir=" + _r.Repo, "--", "claude", "-p", "it's $(rm -rf /) `x`");
         plan.Environment["SWARM_TICKET"].Should().Be("T-1");
+        plan.Environment.Should().NotContainKey("SLURM_CONF", "no slurm.configFile: srun finds its own config");
+    }
+
+    [Fact]
+    public async Task Slurm_configFile_reaches_srun_of_the_agents_as_SLURM_CONF()
+    {
+        var conf = Path.Combine(_r.Root, "cluster2", "slurm.conf");
+        File.WriteAllText(Path.Combine(_r.Home, "config.json"), System.Text.Json.JsonSerializer.Serialize(new { slurm = new { sharedDirectory = _shared, configFile = conf } }));
+        var svc = new SwarmService(new SwarmHome(_r.Home));
+        var provider = new SlurmProvider();
+        var context = new Core.Providers.ProviderContext { Home = svc.Home, Config = svc.Config, Registry = svc.Registry };
+        var prepared = await provider.PrepareAsync(new Core.Providers.NewEnvironmentRequest { Ticket = "T-2", RepositoryPath = _r.Repo }, context, default);
+        var env = new SwarmEnvironment { Ticket = "T-2", Provider = "slurm", WorkspacePath = _r.Repo, Metadata = prepared.Metadata };
+        var plan = provider.PlanAgentLaunch(env, new[] { "claude" }, new Dictionary<string, string> { ["SWARM_TICKET"] = "T-2" });
+        plan.FileName.Should().Be("srun");
+        plan.Environment["SLURM_CONF"].Should().Be(conf);
+        plan.Environment["SWARM_TICKET"].Should().Be("T-2");
     }
 }

@@ -210,6 +210,36 @@ public sealed class SwarmUnitTests : IDisposable
     }
 
     [Fact]
+    public async Task Slurm_configFile_from_config_json_is_SLURM_CONF_of_every_Slurm_call_and_commandTimeoutSeconds_is_honoured()
+    {
+        // A client made with a config file: every command it runs gets SLURM_CONF, on top of the C locale.
+        var conf = Path.Combine(_root, "cluster2", "slurm.conf");
+        var client = new SlurmCli(_runner.Run, configFile: conf);
+        await client.SubmitAsync(Path.Combine(_root, "job.sbatch"), new[] { "--array=0-1" }, default);
+        await client.QueueAsync(new[] { "1000" }, default);
+        await client.ShowJobAsync("1000", default);
+        await client.CancelAsync(new[] { "1000" }, default);
+        await client.AccountingAsync("1000", default);
+        _runner.Calls.Select(c => c.FileName).Should().Equal("sbatch", "squeue", "scontrol", "scancel", "sacct");
+        _runner.Calls.Should().OnlyContain(c => c.Environment["SLURM_CONF"] == conf && c.Environment["LC_ALL"] == "C");
+        // Without one, SLURM_CONF is left alone (inherited): the Slurm tools find their own config.
+        _runner.Calls.Clear();
+        await new SlurmCli(_runner.Run).QueueAsync(new[] { "1000" }, default);
+        _runner.Calls.Single().Environment.Should().NotContainKey("SLURM_CONF");
+
+        // The service's default client takes both from config.json's slurm section.
+        Directory.CreateDirectory(_svc.Home.Path);
+        File.WriteAllText(_svc.Home.ConfigPath, System.Text.Json.JsonSerializer.Serialize(new { slurm = new { configFile = conf, commandTimeoutSeconds = 75 } }));
+        var cli = new SwarmClusterService(_svc).Client.Should().BeOfType<SlurmCli>().Subject;
+        cli.ConfigFile.Should().Be(conf);
+        cli.Timeout.Should().Be(TimeSpan.FromSeconds(75));
+        var defaults = new SlurmSettings();
+        defaults.ConfigFile.Should().BeNull();
+        var relative = new SlurmSettings { ConfigFile = "cluster2/slurm.conf" };
+        ((Action)(() => relative.Validate("config.json"))).Should().Throw<SwarmException>().Which.ErrorId.Should().Be(ErrorIds.ConfigInvalid);
+    }
+
+    [Fact]
     public void Queue_and_scontrol_output_parse()
     {
         var rows = SlurmCli.ParseQueue("12|0|12_0|RUNNING|None|vm\n12|1|12_1|PENDING|Priority|\n13|N/A|13|COMPLETED|None|vm\n");

@@ -1,9 +1,10 @@
 namespace SwarmPS.Tests.Support;
 
 /// <summary>
-/// Serializes tests that use the one Slurm controller across test PROCESSES (dotnet test runs the
-/// test assemblies in parallel; [Collection] only orders tests inside one assembly). One test stops
-/// and restarts slurmctld, so every Slurm test holds this lock while it runs. One file, linked into the CLI tests too.
+/// Serializes tests that use the shared Slurm of .ci/backends/slurm.sh across test PROCESSES (dotnet test
+/// runs the test assemblies in parallel; [Collection] only orders tests inside one assembly), so their
+/// swarms and jobs never compete for the one node. No test stops the shared daemons: one that stops or
+/// restarts slurmctld/slurmd owns a <c>PrivateSlurm</c> and needs no lock. One file, linked into the CLI tests too.
 /// </summary>
 internal static class SlurmTestLock
 {

@@ -20,6 +20,8 @@ public sealed class SlurmProvider : EnvironmentProviderBase
     /// <summary>Slurm job names of agents: <c>swarmps-env-TICKET</c>.</summary>
     public const string JobNamePrefix = "swarmps-env-";
     private const string SrunOptionsKey = "srunOptions";
+    /// <summary>Metadata: slurm.configFile when the environment was prepared (srun of its agents gets it as SLURM_CONF).</summary>
+    private const string SlurmConfKey = "slurmConf";
 
     private readonly WorktreeProvider _worktree;
     private readonly ProcessRunner _runner;
@@ -78,6 +80,7 @@ public sealed class SlurmProvider : EnvironmentProviderBase
         var settings = SlurmSettings.Load(context.Home);
         var draft = await _worktree.PrepareAsync(request.WithoutOptions(), SharedContext(context), ct).ConfigureAwait(false);
         var meta = new Dictionary<string, string>(draft.Metadata) { [SrunOptionsKey] = JsonSerializer.Serialize(SrunOptions(settings, request.Ticket)) };
+        if (settings.ConfigFile is { Length: > 0 } conf) meta[SlurmConfKey] = conf;
         return AsSlurm(draft, meta);
     }
 
@@ -104,7 +107,11 @@ public sealed class SlurmProvider : EnvironmentProviderBase
         // Any job still running for the ticket goes first (an agent whose supervisor was killed hard).
         try
         {
-            await _runner.RunAsync(new ProcessSpec("scancel", new[] { "--me", "--name=" + JobNamePrefix + env.Ticket }) { Timeout = TimeSpan.FromSeconds(30) }, ct).ConfigureAwait(false);
+            var conf = env.Metadata.GetValueOrDefault(SlurmConfKey) ?? SlurmSettings.Load(context.Home).ConfigFile;
+            await _runner.RunAsync(new ProcessSpec("scancel", new[] { "--me", "--name=" + JobNamePrefix + env.Ticket })
+            {
+                Timeout = TimeSpan.FromSeconds(30), Environment = SlurmCli.CommandEnvironment(conf),
+            }, ct).ConfigureAwait(false);
         }
         catch (SwarmException ex) when (ex.Kind is SwarmErrorKind.Unavailable or SwarmErrorKind.OperationFailed)
         {
@@ -144,6 +151,8 @@ public sealed class SlurmProvider : EnvironmentProviderBase
         var options = env.Metadata.TryGetValue(SrunOptionsKey, out var json) ? JsonSerializer.Deserialize<List<string>>(json) ?? new List<string>() : new List<string> { "--job-name=" + JobNamePrefix + env.Ticket, "--export=ALL", "--quiet" };
         var args = new List<string>(options) { "--chdir=" + env.WorkspacePath, "--" };
         args.AddRange(argv);
+        if (env.Metadata.TryGetValue(SlurmConfKey, out var conf) && conf.Length > 0)
+            variables = new Dictionary<string, string>(variables, StringComparer.Ordinal) { ["SLURM_CONF"] = conf };
         return new AgentLaunchPlan("srun", args, env.WorkspacePath, variables);
     }
 
