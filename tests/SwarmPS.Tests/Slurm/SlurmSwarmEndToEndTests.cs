@@ -48,8 +48,17 @@ internal static class SlurmBackend
     {
         var r = Run("sinfo", "-h", "-o", "%T");
         if (r.Code != 0) return $"no Slurm here (sinfo: {r.Err.Trim()}); run .ci/backends/slurm.sh start";
-        return r.Out.Contains("idle", StringComparison.Ordinal) || r.Out.Contains("mixed", StringComparison.Ordinal) || r.Out.Contains("alloc", StringComparison.Ordinal)
-            ? null : $"the Slurm node is not ready ({r.Out.Trim()})";
+        // A node can be passing through a state (completing: the previous test's jobs are being cleaned up);
+        // wait for it to take jobs again, with a deadline for a loaded 2-core machine, before calling it missing.
+        var sw = Stopwatch.StartNew();
+        while (!Ready(r.Out) && sw.Elapsed < TimeSpan.FromSeconds(120))
+        {
+            Thread.Sleep(500);
+            r = Run("sinfo", "-h", "-o", "%T");
+        }
+        return Ready(r.Out) ? null : $"the Slurm node did not take jobs within 120 s (last state: {r.Out.Trim()}; code {r.Code} {r.Err.Trim()})";
+
+        static bool Ready(string states) => states.Contains("idle", StringComparison.Ordinal) || states.Contains("mixed", StringComparison.Ordinal) || states.Contains("alloc", StringComparison.Ordinal);
     }
 
     public static string FakeAgent(string name) => Path.Combine(AppContext.BaseDirectory, "Fakes", name);
