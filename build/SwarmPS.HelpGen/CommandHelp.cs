@@ -184,6 +184,9 @@ internal static partial class CommandHelpReader
                 case HeadingBlock heading:
                     result.Add(Inline.Text(heading.Inline).Trim());
                     break;
+                case HtmlBlock html when html.Type != HtmlBlockType.Comment:
+                    result.Add(string.Join("\n", CodeLines(html)));
+                    break;
                 case ThematicBreakBlock or HtmlBlock or LinkReferenceDefinitionGroup:
                     break;
                 default:
@@ -193,7 +196,7 @@ internal static partial class CommandHelpReader
         return result.Where(p => p.Length > 0).ToList();
     }
 
-    internal static List<string> CodeLines(CodeBlock code)
+    internal static List<string> CodeLines(LeafBlock code)
     {
         var lines = code.Lines.Lines.Take(code.Lines.Count).Select(l => l.ToString().TrimEnd()).ToList();
         while (lines.Count > 0 && lines[^1].Length == 0)
@@ -395,6 +398,8 @@ internal static class Inline
             case LineBreakInline lb: sb.Append(lb.IsHard ? "\n" : " "); break;
             case HtmlEntityInline entity: sb.Append(entity.Transcoded.ToString()); break;
             case AutolinkInline auto: sb.Append(auto.Url); break;
+            // Help is text, not HTML: "<ticket>" outside a code span stays as written; comments go.
+            case HtmlInline html when !html.Tag.StartsWith("<!--", StringComparison.Ordinal): sb.Append(html.Tag); break;
             case HtmlInline: break;
             case ContainerInline container:
                 foreach (var child in container)

@@ -134,6 +134,10 @@ AfterAll {
 }
 
 Describe 'HelpExamples.psd1' {
+    It 'has examples to run (the built help has them)' {
+        $KnownIds.Count | Should -BeGreaterThan 80
+    }
+
     It 'names only examples that exist' {
         foreach ($id in $PlannedIds) { $id | Should -BeIn $KnownIds -Because 'an entry of HelpExamples.psd1 must name a help example (Command#n)' }
     }
