@@ -44,7 +44,10 @@ Describe 'Get-Help <Name> -Full' -ForEach $Commands {
         # The parameters a user sees: the cmdlet's own, plus WhatIf/Confirm where it supports ShouldProcess.
         $script:Expected = @($script:Command.Parameters.Values | Where-Object { $_.Name -notin $script:Common -or $_.Name -in 'WhatIf', 'Confirm' })
         $script:Documented = @{}
-        foreach ($p in @($script:Help.parameters.parameter)) { if ($p) { $script:Documented[$p.name] = $p } }
+        # A cmdlet without parameters has no parameter list in its help (strict-mode safe lookup).
+        $list = $script:Help.parameters
+        $params = if ($list -and $list.PSObject.Properties['parameter']) { @($list.parameter) } else { @() }
+        foreach ($p in $params) { if ($p) { $script:Documented[$p.name] = $p } }
     }
 
     It 'has a synopsis of its own, not the syntax line Get-Help makes up without help' {

@@ -11,7 +11,7 @@ BeforeDiscovery {
         $n = 0
         foreach ($example in @((Get-Help -Name $command.Name -Examples).examples.example)) {
             $n++
-            $id = "$($command.Name)#$n"
+            $id = '{0}#{1}' -f $command.Name, $n
             $entry = if ($plan.ContainsKey($id)) { $plan[$id] } else { @{} }
             @{
                 Id       = $id
@@ -122,7 +122,7 @@ tasks:
     function Clear-ExampleState {
         Stop-SwarmQueue -Confirm:$false -WarningAction SilentlyContinue -ErrorAction SilentlyContinue | Out-Null
         try { Wait-QueueStopped -TimeoutSeconds 60 } catch { Write-Warning $_ }
-        Get-SwarmAgent -Status Starting, Running -ErrorAction SilentlyContinue | Stop-SwarmAgent -Confirm:$false -ErrorAction SilentlyContinue | Out-Null
+        Get-SwarmAgent -Status 'Starting', 'Running' -ErrorAction SilentlyContinue | Stop-SwarmAgent -Confirm:$false -ErrorAction SilentlyContinue | Out-Null
         Get-SwarmEnvironment -ErrorAction SilentlyContinue | Remove-SwarmEnvironment -Force -ErrorAction SilentlyContinue
     }
 }
