@@ -130,7 +130,10 @@ function Invoke-PackageTask {
     New-Item -ItemType Directory -Path $feed | Out-Null
     Register-PSResourceRepository -Name $repoName -Uri $feed -Trusted
     try {
-        Publish-PSResource -Path $ModuleDir -Repository $repoName -SkipDependenciesCheck -ErrorAction Stop
+        # From inside the feed: where ~/.config is missing, NuGet writes NuGet/NuGet.Config into the current folder.
+        Push-Location -LiteralPath $feed
+        try { Publish-PSResource -Path $ModuleDir -Repository $repoName -SkipDependenciesCheck -ErrorAction Stop }
+        finally { Pop-Location }
         $nupkg = @(Get-ChildItem -LiteralPath $feed -Filter 'SwarmPS.*.nupkg')
         if ($nupkg.Count -ne 1) { throw "Publish-PSResource wrote $($nupkg.Count) packages into $feed" }
         Get-ChildItem -LiteralPath $OutputPath -Filter 'SwarmPS.*.nupkg' | Remove-Item -Force

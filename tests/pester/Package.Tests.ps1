@@ -15,7 +15,9 @@ BeforeAll {
 
     # Everything PSResourceGet and PowerShell keep per user goes under this HOME, for the child processes.
     $script:TempHome = Join-Path $TestDrive 'home'
-    New-Item -ItemType Directory -Path $script:TempHome | Out-Null
+    # .NET reports a missing ~/.config as "" and NuGet (inside PSResourceGet) would then write NuGet/NuGet.Config
+    # into the current folder: a real HOME has these folders.
+    foreach ($dir in '.config', '.local/share', '.cache') { New-Item -ItemType Directory -Path (Join-Path $script:TempHome $dir) -Force | Out-Null }
     $script:Saved = @{}
     foreach ($name in 'HOME', 'XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'PSModulePath', 'SWARMPS_HOME') {
         $script:Saved[$name] = [Environment]::GetEnvironmentVariable($name)
@@ -33,8 +35,12 @@ BeforeAll {
             $env:XDG_CACHE_HOME = $null
             # pwsh rebuilds the module path from the new HOME (the user's own modules stay out of it).
             $env:PSModulePath = $null
-            $output = & $script:Pwsh -NoProfile -NonInteractive -File $file @ArgumentList 2>&1
-            $code = $LASTEXITCODE
+            Push-Location -LiteralPath $TestDrive
+            try {
+                $output = & $script:Pwsh -NoProfile -NonInteractive -File $file @ArgumentList 2>&1
+                $code = $LASTEXITCODE
+            }
+            finally { Pop-Location }
         }
         finally {
             foreach ($name in 'HOME', 'XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'PSModulePath') {
@@ -67,6 +73,10 @@ AfterAll {
 Describe 'build.ps1 -Task Package' {
     It 'writes SwarmPS.<version>.nupkg' {
         $script:Nupkg | Should -Exist
+    }
+
+    It 'leaves nothing in the folder it ran in' {
+        Join-Path $TestDrive 'NuGet' | Should -Not -Exist
     }
 
     It 'packs the module, its help and the native SQLite libraries' {
