@@ -61,8 +61,16 @@ Describe 'Get-Help <Name> -Full' -ForEach $Commands {
         ($script:Help.description.Text -join "`n").Trim().Length | Should -BeGreaterThan 20
     }
 
-    It 'shows one syntax item per parameter set' {
-        @($script:Help.syntax.syntaxItem).Count | Should -Be $script:Command.ParameterSets.Count
+    It 'shows one syntax item per parameter set, each with the parameters of its set' {
+        $items = @($script:Help.syntax.syntaxItem)
+        $items.Count | Should -Be $script:Command.ParameterSets.Count
+        $sets = @($script:Command.ParameterSets | ForEach-Object {
+                (@($_.Parameters.Name | Where-Object { $_ -notin $script:Common -or $_ -in 'WhatIf', 'Confirm' }) | Sort-Object) -join ','
+            })
+        foreach ($item in $items) {
+            $names = if ($item.PSObject.Properties['parameter']) { @($item.parameter | ForEach-Object name) } else { @() }
+            (@($names | Sort-Object) -join ',') | Should -BeIn $sets -Because 'each syntax line lists the parameters of one parameter set'
+        }
     }
 
     It 'documents every parameter of the cmdlet, each with a description' {
