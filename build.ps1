@@ -117,8 +117,13 @@ function Invoke-TestTask {
 function Invoke-PackageTask {
     $manifestPath = Join-Path $ModuleDir 'SwarmPS.psd1'
     $built = if (Test-Path -LiteralPath $manifestPath) { Import-PowerShellDataFile -LiteralPath $manifestPath } else { $null }
-    $stale = -not $built -or -not (Test-Path -LiteralPath (Join-Path $ModuleDir 'en-US/SwarmPS.dll-Help.xml')) -or
-        ($Version -and $built.ModuleVersion -ne ([regex]::Match($Version, '^\d+(\.\d+){1,3}').Value))
+    # A -Version other than the built one rebuilds: 0.2.0-beta1 is ModuleVersion 0.2.0 + PSData.Prerelease beta1.
+    $stale = -not $built -or -not (Test-Path -LiteralPath (Join-Path $ModuleDir 'en-US/SwarmPS.dll-Help.xml'))
+    if (-not $stale -and $Version) {
+        $builtLabel = "$($built.PrivateData.PSData['Prerelease'])"
+        $builtVersion = if ($builtLabel) { "$($built.ModuleVersion)-$builtLabel" } else { "$($built.ModuleVersion)" }
+        $stale = $builtVersion -ne $Version
+    }
     if ($stale) { Invoke-BuildTask }
     $manifest = Test-ModuleManifest -Path $manifestPath -ErrorAction Stop
     Write-Host "Test-ModuleManifest: SwarmPS $($manifest.Version), $($manifest.ExportedCmdlets.Count) cmdlets" -ForegroundColor DarkGray
