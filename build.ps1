@@ -3,13 +3,15 @@
 .SYNOPSIS
     Builds, documents, tests and packages the SwarmPS PowerShell module.
 .DESCRIPTION
-    -Task Build    assembles output/SwarmPS ready to publish (build/SwarmPS.Module.targets), then Docs.
-    -Task Docs     turns docs/help/en-US (platyPS markdown) into MAML help in output/SwarmPS/en-US.
+    -Task Build    assembles output/SwarmPS ready to publish (build/SwarmPS.Module.targets), help included.
+    -Task Docs     turns docs/help/en-US (platyPS markdown) into MAML help and about_*.help.txt in
+                   output/SwarmPS/en-US with our own generator (build/SwarmPS.HelpGen): no platyPS, offline.
     -Task Test     runs the xunit tests (dotnet test SwarmPS.slnx) and Pester (tests/pester) against
                    the built module; -TestScope Unit or Pester runs one of them.
-    -Task Package  makes the PowerShell Gallery .nupkg in output/.
-    Tasks run in the order given. Machines without pwsh assemble the same folder with
-    build/build-module.sh (without MAML help).
+    -Task Package  makes the PowerShell Gallery .nupkg in output/ (Publish-PSResource to a temporary
+                   local folder repository; offline).
+    Tasks run in the order given. Machines without pwsh assemble the same folder, help included, with
+    build/build-module.sh.
 .EXAMPLE
     ./build.ps1 -Task Build, Test
 .EXAMPLE
@@ -36,7 +38,6 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
 $ModuleDir = Join-Path $OutputPath 'SwarmPS'
-$PlatyPSVersion = '0.14.2'
 $PesterMinimumVersion = '5.5.0'
 
 function Invoke-Native {
@@ -69,18 +70,26 @@ function Invoke-BuildTask {
         '-c', $Configuration, '-t:Build;AssembleSwarmModule', "-p:SwarmModuleDir=$ModuleDir", '-nologo'
     )
     if ($Version) { $msbuildArgs += "-p:Version=$Version" }
+    # AssembleSwarmModule also writes the help (target SwarmModuleHelp, the same generator as -Task Docs).
     Invoke-Native -FilePath dotnet -ArgumentList $msbuildArgs
-    Invoke-DocsTask
+    Assert-ModuleHelp
     Write-Host "Module ready in $ModuleDir" -ForegroundColor Green
 }
 
 function Invoke-DocsTask {
-    Install-RequiredModule -Name platyPS -RequiredVersion $PlatyPSVersion
+    if (-not (Test-Path -LiteralPath (Join-Path $ModuleDir 'SwarmPS.psd1'))) { throw "No module in ${ModuleDir}: run -Task Build first (it writes the help too)." }
+    $project = Join-Path $PSScriptRoot 'build/SwarmPS.HelpGen/SwarmPS.HelpGen.csproj'
+    Invoke-Native -FilePath dotnet -ArgumentList @('build', $project, '-c', 'Release', '-nologo', '-v', 'q')
     $helpOut = Join-Path $ModuleDir 'en-US'
-    New-Item -ItemType Directory -Path $helpOut -Force | Out-Null
-    New-ExternalHelp -Path (Join-Path $PSScriptRoot 'docs/help/en-US') -OutputPath $helpOut -Force | Out-Null
+    if (Test-Path -LiteralPath $helpOut) { Remove-Item -LiteralPath $helpOut -Recurse -Force }
+    $generator = Join-Path $PSScriptRoot 'build/SwarmPS.HelpGen/bin/Release/net10.0/SwarmPS.HelpGen.dll'
+    Invoke-Native -FilePath dotnet -ArgumentList @($generator, (Join-Path $PSScriptRoot 'docs/help/en-US'), $helpOut)
+    Assert-ModuleHelp
+}
+
+function Assert-ModuleHelp {
     foreach ($file in 'SwarmPS.dll-Help.xml', 'about_SwarmPS.help.txt') {
-        if (-not (Test-Path -LiteralPath (Join-Path $helpOut $file))) { throw "platyPS did not produce $file" }
+        if (-not (Test-Path -LiteralPath (Join-Path $ModuleDir "en-US/$file"))) { throw "The help generator did not write en-US/$file" }
     }
 }
 
@@ -106,16 +115,40 @@ function Invoke-TestTask {
 }
 
 function Invoke-PackageTask {
-    if (-not (Test-Path -LiteralPath (Join-Path $ModuleDir 'en-US/SwarmPS.dll-Help.xml'))) { Invoke-BuildTask }
-    $repoName = 'SwarmPSLocal-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
-    Register-PSResourceRepository -Name $repoName -Uri $OutputPath -Trusted
+    $manifestPath = Join-Path $ModuleDir 'SwarmPS.psd1'
+    $built = if (Test-Path -LiteralPath $manifestPath) { Import-PowerShellDataFile -LiteralPath $manifestPath } else { $null }
+    # A -Version other than the built one rebuilds: 0.2.0-beta1 is ModuleVersion 0.2.0 + PSData.Prerelease beta1.
+    $stale = -not $built -or -not (Test-Path -LiteralPath (Join-Path $ModuleDir 'en-US/SwarmPS.dll-Help.xml'))
+    if (-not $stale -and $Version) {
+        $builtLabel = "$($built.PrivateData.PSData['Prerelease'])"
+        $builtVersion = if ($builtLabel) { "$($built.ModuleVersion)-$builtLabel" } else { "$($built.ModuleVersion)" }
+        $stale = $builtVersion -ne $Version
+    }
+    if ($stale) { Invoke-BuildTask }
+    $manifest = Test-ModuleManifest -Path $manifestPath -ErrorAction Stop
+    Write-Host "Test-ModuleManifest: SwarmPS $($manifest.Version), $($manifest.ExportedCmdlets.Count) cmdlets" -ForegroundColor DarkGray
+
+    # Publish-PSResource writes the .nupkg into a folder repository: a temporary one, registered only
+    # for this call (PSResourceGet keeps its repositories per user), so nothing reaches the network.
+    $feed = Join-Path ([System.IO.Path]::GetTempPath()) ('swarmps-feed-' + [guid]::NewGuid().ToString('n'))
+    $repoName = 'SwarmPSBuild-' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+    New-Item -ItemType Directory -Path $feed | Out-Null
+    Register-PSResourceRepository -Name $repoName -Uri $feed -Trusted
     try {
-        Publish-PSResource -Path $ModuleDir -Repository $repoName -SkipDependenciesCheck
+        # From inside the feed: where ~/.config is missing, NuGet writes NuGet/NuGet.Config into the current folder.
+        Push-Location -LiteralPath $feed
+        try { Publish-PSResource -Path $ModuleDir -Repository $repoName -SkipDependenciesCheck -ErrorAction Stop }
+        finally { Pop-Location }
+        $nupkg = @(Get-ChildItem -LiteralPath $feed -Filter 'SwarmPS.*.nupkg')
+        if ($nupkg.Count -ne 1) { throw "Publish-PSResource wrote $($nupkg.Count) packages into $feed" }
+        Get-ChildItem -LiteralPath $OutputPath -Filter 'SwarmPS.*.nupkg' | Remove-Item -Force
+        Copy-Item -LiteralPath $nupkg[0].FullName -Destination $OutputPath
+        Write-Host "Package: $(Join-Path $OutputPath $nupkg[0].Name)" -ForegroundColor Green
     }
     finally {
         Unregister-PSResourceRepository -Name $repoName
+        Remove-Item -LiteralPath $feed -Recurse -Force -ErrorAction SilentlyContinue
     }
-    Get-ChildItem -LiteralPath $OutputPath -Filter 'SwarmPS.*.nupkg' | ForEach-Object { Write-Host "Package: $($_.FullName)" -ForegroundColor Green }
 }
 
 foreach ($t in $Task) {
