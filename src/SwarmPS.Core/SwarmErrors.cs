@@ -47,6 +47,10 @@ public static class ErrorIds
     public const string InvalidTicket = "InvalidTicket";
     public const string InvalidCheckpointName = "InvalidCheckpointName";
     public const string InvalidArgument = "InvalidArgument";
+    /// <summary>A path argument that cannot be resolved to a file-system path.</summary>
+    public const string InvalidPath = "InvalidPath";
+    /// <summary>An agent run number the agent does not have.</summary>
+    public const string RunNotFound = "RunNotFound";
     public const string EnvironmentNotFound = "EnvironmentNotFound";
     public const string EnvironmentExists = "EnvironmentExists";
     public const string CheckpointNotFound = "CheckpointNotFound";

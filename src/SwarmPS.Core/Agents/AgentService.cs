@@ -701,6 +701,9 @@ public sealed class AgentService
     public IReadOnlyList<SwarmAgentOutput> ReadOutput(string id, int? tail = null, bool raw = false, int? run = null)
     {
         var a = RequireAgent(id);
+        if (run is { } wanted && (wanted < 1 || wanted > a.Run))
+            throw new SwarmException(ErrorIds.RunNotFound, SwarmErrorKind.NotFound,
+                $"Agent {a.Id} has {a.Run} run(s); there is no run {wanted}.", a.Id);
         var format = ProfileOrCommand(a.Profile).OutputFormat;
         var list = new List<SwarmAgentOutput>();
         for (var r = run ?? 1; r <= (run ?? a.Run); r++)
