@@ -342,8 +342,12 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
     public static ErrorRecord ToErrorRecord(SwarmException ex, string? target)
     {
         var record = new ErrorRecord(ex, ex.ErrorId, Category(ex.Kind), target ?? ex.Target);
+        // Core's hint in PowerShell words (cmdlets and -Parameters, never swarmps commands or --options).
+        var message = ex.MessageFor(FrontEnd.PowerShell);
         if (ex.Details.Count > 0)
-            record.ErrorDetails = new ErrorDetails(ex.Message + Environment.NewLine + string.Join(Environment.NewLine, ex.Details.Select(d => "  " + d)));
+            record.ErrorDetails = new ErrorDetails(message + Environment.NewLine + string.Join(Environment.NewLine, ex.Details.Select(d => "  " + d)));
+        else if (ex.Hint is not null)
+            record.ErrorDetails = new ErrorDetails(message);
         return record;
     }
 
