@@ -206,6 +206,6 @@ Describe 'Error messages in PowerShell name cmdlets and parameters (defect 10)' 
                 $text | Should -Not -BeLike '*--*'
             }
         }
-        "$($err[0])" | Should -Match '(Get|Repair|Remove|Restore|Start|Stop)-Swarm\w+|-Force|-Into' -Because 'the hint names a cmdlet or a parameter'
+        "$($err[0])" | Should -Match '(Get|Repair|Remove|Restore|Start|Stop)-Swarm\w*|-Force|-Into' -Because 'the hint names a cmdlet or a parameter'
     }
 }
