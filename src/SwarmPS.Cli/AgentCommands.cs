@@ -164,7 +164,7 @@ internal sealed partial class CliApp
                 // Like a merge conflict: a result as well as an error. With --json, stdout still holds
                 // the agents as they are now; the exit code and error line say the wait timed out.
                 if (inv.Json) inv.Out.WriteLine(CliJson.Agents(list.Select(inv.Service.Agents.Get).ToList()));
-                WriteError(ex.ErrorId, ex.Message, ex.Details);
+                WriteError(ex.ErrorId, ex.MessageFor(FrontEnd.Cli), ex.Details);
                 return ExitCodes.Failure;
             }
         });

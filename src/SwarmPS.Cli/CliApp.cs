@@ -148,7 +148,7 @@ internal sealed partial class CliApp
         }
         catch (SwarmException ex)
         {
-            WriteError(ex.ErrorId, ex.Message, ex.Details);
+            WriteError(ex.ErrorId, ex.MessageFor(FrontEnd.Cli), ex.Details);
             return ExitCodes.For(ex);
         }
         catch (Exception ex)

@@ -14,17 +14,17 @@ internal static class QueueSupport
 {
     /// <summary>
     /// A copy of <paramref name="spec"/> (piped objects are never changed) whose repository is a full
-    /// path: a relative one is resolved against the PowerShell location, and a task that gets a new
+    /// path (resolved by <paramref name="resolvePath"/>, the cmdlet's PowerShell path resolution), and a task that gets a new
     /// environment (no ticket) without a repository gets the PowerShell location, because the
     /// scheduler that creates the environment may run in another process and folder.
     /// </summary>
-    public static TaskSpec WithRepository(TaskSpec spec, SessionState session)
+    public static TaskSpec WithRepository(TaskSpec spec, Func<string, string> resolvePath, string currentDirectory)
     {
         var copy = Copy(spec);
         if (copy.RepositoryPath is { Length: > 0 } repo)
-            copy.RepositoryPath = session.Path.GetUnresolvedProviderPathFromPSPath(repo);
+            copy.RepositoryPath = resolvePath(repo);
         else if (copy.Ticket is null)
-            copy.RepositoryPath = session.Path.CurrentFileSystemLocation.ProviderPath;
+            copy.RepositoryPath = currentDirectory;
         return copy;
     }
 

@@ -24,6 +24,7 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _cancellation = new();
     private SwarmService? _service;
     private bool _progressOpen;
+    private SwarmProgress? _lastProgress;
     private bool _disposed;
 
     protected CancellationToken CancellationToken => _cancellation.Token;
@@ -131,28 +132,47 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
             }
         }, CancellationToken.None);
 
+        var drained = false;
+        var batch = new List<PipelineMessage>();
         try
         {
-            foreach (var message in queue.GetConsumingEnumerable())
-                Emit(message);
+            // Ctrl+C (StopProcessing cancels the token) wakes this loop at once, whatever is queued.
+            foreach (var first in queue.GetConsumingEnumerable(ct))
+            {
+                // Take everything already queued: a progress record followed by another one is stale
+                // (one bar per cmdlet), so a slow host never falls behind Core's reports.
+                batch.Clear();
+                batch.Add(first);
+                while (queue.TryTake(out var more)) batch.Add(more);
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    if (batch[i].Kind == MessageKind.Progress && i + 1 < batch.Count && batch[i + 1].Kind == MessageKind.Progress) continue;
+                    Emit(batch[i]);
+                }
+            }
+            drained = true;
         }
         finally
         {
-            if (!task.IsCompleted)
+            // The worker closes the queue in its finally, a moment BEFORE its task counts as completed:
+            // a drained queue is a normal end, so wait for the task and never cancel (a cancelled token
+            // would turn the next Core call of this cmdlet into a silent pipeline stop).
+            if (!drained && !task.IsCompleted)
             {
                 // We left the loop early (the pipeline is stopping): cancel and let Core unwind cleanly.
                 _cancellation.Cancel();
-                try { task.Wait(); } catch (AggregateException) { }
             }
+            try { task.Wait(); } catch (AggregateException) { }
             queue.Dispose();
         }
         return task.GetAwaiter().GetResult();
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> for one item. A <see cref="SwarmException"/> for bad input is
-    /// terminating; any other failure becomes one ErrorRecord (target: <paramref name="target"/>) and
-    /// the pipeline goes on. Returns false when it failed.
+    /// Runs <paramref name="work"/> for one item. Every failure, bad input included, becomes one
+    /// ErrorRecord (target: <paramref name="target"/>; bad input keeps its ErrorId and the
+    /// InvalidArgument category) and the pipeline goes on with the next item. Only a call for the
+    /// whole cmdlet (<paramref name="target"/> null) terminates on bad input. Returns false when it failed.
     /// </summary>
     protected bool TryItem<T>(string? target, Func<T> work, out T result)
     {
@@ -178,7 +198,7 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
             throw new PipelineStoppedException();
         switch (inner)
         {
-            case SwarmException { Kind: SwarmErrorKind.InvalidArgument } bad:
+            case SwarmException { Kind: SwarmErrorKind.InvalidArgument } bad when target is null:
                 ThrowTerminatingError(ToErrorRecord(bad, target));
                 break;
             case SwarmException se:
@@ -210,6 +230,99 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// Validates one ticket among many (an item of an array or of the pipeline): a bad one is written
+    /// as one non-terminating error (its stable ErrorId, category InvalidArgument) and the caller goes
+    /// on with the next item.
+    /// </summary>
+    protected bool TryTicket(string? raw, out string ticket)
+    {
+        try
+        {
+            ticket = Names.Ticket(raw);
+            return true;
+        }
+        catch (SwarmException ex)
+        {
+            WriteError(ToErrorRecord(ex, raw));
+            ticket = "";
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A path parameter resolved the PowerShell way (<c>GetUnresolvedProviderPathFromPSPath</c>):
+    /// <c>~</c>, paths relative to the PowerShell location (not the process directory) and PSDrives
+    /// work; the file need not exist yet. A path that is not on the file system (Env:, a missing drive)
+    /// throws a <see cref="SwarmException"/> (InvalidPath, InvalidArgument).
+    /// </summary>
+    protected string ResolvePath(string path, string parameterName)
+    {
+        try
+        {
+            var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
+            if (!string.Equals(provider.Name, "FileSystem", StringComparison.OrdinalIgnoreCase))
+                throw new SwarmException(ErrorIds.InvalidPath, SwarmErrorKind.InvalidArgument,
+                    $"-{parameterName} '{path}' is on the {provider.Name} provider; give a file-system path.", path);
+            return full;
+        }
+        catch (Exception ex) when (ex is not SwarmException and not PipelineStoppedException)
+        {
+            throw new SwarmException(ErrorIds.InvalidPath, SwarmErrorKind.InvalidArgument, $"-{parameterName} '{path}' cannot be resolved: {ex.Message}", path, ex);
+        }
+    }
+
+    /// <summary><see cref="ResolvePath"/> for a parameter of the whole call: a bad path terminates.</summary>
+    protected string ResolvePathOrTerminate(string path, string parameterName)
+    {
+        try
+        {
+            return ResolvePath(path, parameterName);
+        }
+        catch (SwarmException ex)
+        {
+            Terminate(ex, path);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The agent ids one pipeline record names. A piped task names its agents (its own Id is a task
+    /// id, which binds to -Id by name but is no agent id); anything else names the bound ids.
+    /// </summary>
+    protected static IReadOnlyList<string> AgentIdsOf(string[]? boundIds, object? input) =>
+        (input is PSObject pso ? pso.BaseObject : input) is Core.Tasks.SwarmTask task ? task.AgentIds : boundIds ?? Array.Empty<string>();
+
+    /// <summary>
+    /// The task ids one pipeline record names; a piped agent is reported (an agent id is no task id)
+    /// as one non-terminating error, and no id is returned for it.
+    /// </summary>
+    protected IReadOnlyList<string> TaskIdsOf(string[]? boundIds, object? input)
+    {
+        if ((input is PSObject pso ? pso.BaseObject : input) is Core.Agents.SwarmAgent agent)
+        {
+            WriteError(ToErrorRecord(new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
+                $"'{agent.Id}' is an agent, not a task. Get-SwarmTask lists the tasks; a task's AgentIds name its agents.", agent.Id), agent.Id));
+            return Array.Empty<string>();
+        }
+        return boundIds ?? Array.Empty<string>();
+    }
+
+    /// <summary>Validates one checkpoint name among many: a bad one is one non-terminating error (InvalidCheckpointName).</summary>
+    protected bool TryCheckpointName(string? name, string? ticket)
+    {
+        try
+        {
+            Names.Checkpoint(name);
+            return true;
+        }
+        catch (SwarmException ex)
+        {
+            WriteError(ToErrorRecord(ex, ticket));
+            return false;
+        }
+    }
+
     protected string ValidCheckpointName(string? name, string? ticket)
     {
         try
@@ -229,8 +342,12 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
     public static ErrorRecord ToErrorRecord(SwarmException ex, string? target)
     {
         var record = new ErrorRecord(ex, ex.ErrorId, Category(ex.Kind), target ?? ex.Target);
+        // Core's hint in PowerShell words (cmdlets and -Parameters, never swarmps commands or --options).
+        var message = ex.MessageFor(FrontEnd.PowerShell);
         if (ex.Details.Count > 0)
-            record.ErrorDetails = new ErrorDetails(ex.Message + Environment.NewLine + string.Join(Environment.NewLine, ex.Details.Select(d => "  " + d)));
+            record.ErrorDetails = new ErrorDetails(message + Environment.NewLine + string.Join(Environment.NewLine, ex.Details.Select(d => "  " + d)));
+        else if (ex.Hint is not null)
+            record.ErrorDetails = new ErrorDetails(message);
         return record;
     }
 
@@ -284,7 +401,11 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
                 WriteVerbose(message.Text);
                 break;
             case MessageKind.Progress:
+                // After Ctrl+C nothing more is drawn; a record equal to the last one drawn is not drawn again
+                // (Core re-reports an unchanged state on every poll, and each draw can be slow on a terminal).
                 var p = message.Progress;
+                if (Stopping || (_progressOpen && _lastProgress == p)) break;
+                _lastProgress = p;
                 var activity = string.IsNullOrWhiteSpace(p.Activity) ? MyInvocation.MyCommand.Name : p.Activity;
                 var status = string.IsNullOrWhiteSpace(p.Status) ? activity : p.Status;
                 var record = new ProgressRecord(ProgressActivityId, activity, status)

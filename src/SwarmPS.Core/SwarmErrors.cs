@@ -39,6 +39,57 @@ public class SwarmException : Exception
 
     /// <summary>Extra lines (for example the files that would be lost) shown under the message.</summary>
     public IReadOnlyList<string> Details { get; init; } = Array.Empty<string>();
+
+    /// <summary>
+    /// What to do next, worded per front end (the CLI names <c>swarmps</c> commands and <c>--options</c>,
+    /// the cmdlets name cmdlets and <c>-Parameters</c>). Not part of <see cref="Exception.Message"/>:
+    /// each front end shows <see cref="MessageFor"/>.
+    /// </summary>
+    public FrontEndHint? Hint { get; init; }
+
+    /// <summary>The message followed by the hint in the words of <paramref name="frontEnd"/>.</summary>
+    public string MessageFor(FrontEnd frontEnd) => Hint is null ? Message : $"{Message} {Hint.For(frontEnd)}";
+}
+
+/// <summary>The front ends that show Core's errors.</summary>
+public enum FrontEnd
+{
+    Cli,
+    PowerShell,
+}
+
+/// <summary>One hint, worded for each front end (whole sentences).</summary>
+public sealed record FrontEndHint(string Cli, string PowerShell)
+{
+    public string For(FrontEnd frontEnd) => frontEnd == FrontEnd.PowerShell ? PowerShell : Cli;
+}
+
+/// <summary>The hints Core's errors give, each in CLI and PowerShell words.</summary>
+public static class Hints
+{
+    public static readonly FrontEndHint ListEnvironments = new("'swarmps env list' shows the tickets that exist.", "Get-SwarmEnvironment shows the tickets that exist.");
+    public static readonly FrontEndHint ListAgents = new("'swarmps agent list' shows the agents that exist.", "Get-SwarmAgent shows the agents that exist.");
+    public static readonly FrontEndHint ListTasks = new("'swarmps task list' shows the tasks.", "Get-SwarmTask shows the tasks.");
+    public static readonly FrontEndHint ListSwarms = new("'swarmps swarm list' shows the swarms that exist.", "Get-Swarm shows the swarms that exist.");
+    public static readonly FrontEndHint Providers = new("'swarmps providers' lists what each provider can do.", "Get-SwarmProvider lists what each provider can do.");
+    public static readonly FrontEndHint Repair = new("'swarmps repair' reconciles the registry.", "Repair-SwarmRegistry reconciles the registry.");
+    public static readonly FrontEndHint RepairCheckpoints = new("'swarmps repair' reconciles checkpoints.", "Repair-SwarmRegistry reconciles checkpoints.");
+    public static readonly FrontEndHint RepairFixRemoves = new("'swarmps repair --fix' removes it.", "Repair-SwarmRegistry -Fix removes it.");
+    public static readonly FrontEndHint RepairReportsFixRemoves = new("'swarmps repair' reports it; 'swarmps repair --fix' removes it.", "Repair-SwarmRegistry reports it; Repair-SwarmRegistry -Fix removes it.");
+    public static readonly FrontEndHint RepairFixRecreates = new("'swarmps repair --fix' recreates it (the worktree keeps the code).", "Repair-SwarmRegistry -Fix recreates it (the worktree keeps the code).");
+    public static readonly FrontEndHint StopScheduler = new("Stop it with 'swarmps queue stop'.", "Stop it with Stop-SwarmQueue.");
+    public static readonly FrontEndHint CancelTaskFirst = new("Cancel it first ('swarmps task cancel').", "Cancel it first (Stop-SwarmTask).");
+    public static readonly FrontEndHint WaitForAgent = new("Wait for it ('swarmps agent wait') before sending a follow-up.", "Wait for it (Wait-SwarmAgent) before sending a follow-up.");
+    public static readonly FrontEndHint RemoveForce = new("Use --force to remove anyway.", "Use -Force to remove anyway.");
+    public static readonly FrontEndHint RemoveForceStops = new("Stop them first, or use --force to stop them and remove.", "Stop them first (Stop-SwarmAgent), or use -Force to stop them and remove.");
+    public static readonly FrontEndHint KeepBranchOrForce = new("Merge first, or use --keep-branch or --force.", "Merge first, or use -KeepBranch or -Force.");
+    public static readonly FrontEndHint MergeInto = new("Name one with --into.", "Name one with -Into.");
+    public static readonly FrontEndHint Oversubscribed = new("Remove environments you no longer need, ask for less (--cpus / --memory-mb), raise the ratio under \"host\" in config.json, or pass --force.",
+        "Remove environments you no longer need, ask for less (-Cpus / -MemoryMb), raise the ratio under \"host\" in config.json, or pass -Force.");
+
+    public static FrontEndHint ListCheckpoints(string ticket) => new($"'swarmps env checkpoints {ticket}' lists them.", $"Get-SwarmCheckpoint -Ticket {ticket} lists them.");
+
+    public static FrontEndHint StartEnvironment(string ticket) => new($"Start it first: 'swarmps env start {ticket}'.", $"Start it first: Start-SwarmEnvironment -Ticket {ticket}.");
 }
 
 /// <summary>Stable error ids. Scripts match on these; never rename one.</summary>
@@ -47,6 +98,10 @@ public static class ErrorIds
     public const string InvalidTicket = "InvalidTicket";
     public const string InvalidCheckpointName = "InvalidCheckpointName";
     public const string InvalidArgument = "InvalidArgument";
+    /// <summary>A path argument that cannot be resolved to a file-system path.</summary>
+    public const string InvalidPath = "InvalidPath";
+    /// <summary>An agent run number the agent does not have.</summary>
+    public const string RunNotFound = "RunNotFound";
     public const string EnvironmentNotFound = "EnvironmentNotFound";
     public const string EnvironmentExists = "EnvironmentExists";
     public const string CheckpointNotFound = "CheckpointNotFound";

@@ -84,7 +84,7 @@ public sealed class SwarmService
     {
         if (!p.Capabilities.HasFlag(capability))
             throw new SwarmException(ErrorIds.CapabilityNotSupported, SwarmErrorKind.NotSupported,
-                $"The {p.Name} provider does not support {capability}; '{ticket}' lives on it. 'swarmps providers' lists what each provider can do.", ticket);
+                $"The {p.Name} provider does not support {capability}; '{ticket}' lives on it.", ticket) { Hint = Hints.Providers };
     }
 
     /// <summary>The per-environment check (<see cref="IEnvironmentProvider.CapabilitiesOf"/>): refuses up front what this environment was made without.</summary>
@@ -198,8 +198,8 @@ public sealed class SwarmService
         {
             if (!options.Force)
                 throw new SwarmException(ErrorIds.AgentsRunning, SwarmErrorKind.InvalidState,
-                    $"'{env.Ticket}' has {active.Count} running agent(s); nothing was removed. Stop them first, or use --force / -Force to stop them and remove.", env.Ticket)
-                { Details = active.Select(a => $"{a.Id} ({a.Profile}, {a.Status})").ToList() };
+                    $"'{env.Ticket}' has {active.Count} running agent(s); nothing was removed.", env.Ticket)
+                { Hint = Hints.RemoveForceStops, Details = active.Select(a => $"{a.Id} ({a.Profile}, {a.Status})").ToList() };
             foreach (var a in active) await Agents.StopAsync(a.Id, ct).ConfigureAwait(false);
         }
         try
@@ -274,7 +274,7 @@ public sealed class SwarmService
         Names.Checkpoint(name);
         return all.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase))
                ?? throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound,
-                   $"Ticket '{env.Ticket}' has no checkpoint named '{name}'. 'swarmps env checkpoints {env.Ticket}' lists them.", env.Ticket);
+                   $"Ticket '{env.Ticket}' has no checkpoint named '{name}'.", env.Ticket) { Hint = Hints.ListCheckpoints(env.Ticket) };
     }
 
     /// <summary>Restores a checkpoint (default: the latest) and returns it.</summary>
@@ -329,7 +329,7 @@ public sealed class SwarmService
         var target = string.IsNullOrWhiteSpace(into) ? env.Metadata.GetValueOrDefault("baseBranch") : into;
         if (string.IsNullOrWhiteSpace(target))
             throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidArgument,
-                $"'{env.Ticket}' was created from '{env.BaseRef}', which is not a branch, so there is no base branch to merge into. Name one with --into / -Into.", env.Ticket);
+                $"'{env.Ticket}' was created from '{env.BaseRef}', which is not a branch, so there is no base branch to merge into.", env.Ticket) { Hint = Hints.MergeInto };
         if (target.StartsWith('-') || target.Any(char.IsControl))
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Invalid branch name '{Names.Describe(target)}'.", env.Ticket);
         message ??= $"Merge {env.Branch} ({env.Ticket})";
@@ -355,7 +355,7 @@ public sealed class SwarmService
     {
         if (env.WorkspacePath is null || !Directory.Exists(env.WorkspacePath))
             throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
-                $"The workspace of '{env.Ticket}' ({env.WorkspacePath}) is missing. 'swarmps repair' reconciles the registry.", env.Ticket);
+                $"The workspace of '{env.Ticket}' ({env.WorkspacePath}) is missing.", env.Ticket) { Hint = Hints.Repair };
     }
 
     // ------------------------------------------------------------------ repair

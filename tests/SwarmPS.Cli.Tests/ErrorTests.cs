@@ -54,6 +54,16 @@ public sealed class ErrorTests : IDisposable
         owned.Should().NotContain("worktrees");
     }
 
+    [Fact]
+    public async Task Hints_name_swarmps_commands_in_the_cli()
+    {
+        // Core words each hint per front end (FrontEndHint); the CLI shows its own form.
+        var r = await _ws.RunAsync("env", "get", "NO-SUCH");
+        r.StdErrLines.Should().ContainSingle().Which.Should().StartWith("EnvironmentNotFound: ").And.EndWith("'swarmps env list' shows the tickets that exist.");
+        r = await _ws.RunAsync("agent", "get", "ag-0000000000");
+        r.StdErrLines.Should().ContainSingle().Which.Should().Contain("'swarmps agent list'").And.NotContain("Get-SwarmAgent");
+    }
+
     [Theory]
     [InlineData("get")]
     [InlineData("rm")]

@@ -95,7 +95,7 @@ public sealed class AddSwarmTaskCommand : SwarmCmdlet
         if (ParameterSetName == InputObjectSet)
         {
             foreach (var spec in InputObject)
-                if (spec is not null) _batch.Add(QueueSupport.WithRepository(spec, SessionState));
+                if (spec is not null) _batch.Add(WithRepository(spec));
             return;
         }
 
@@ -104,16 +104,20 @@ public sealed class AddSwarmTaskCommand : SwarmCmdlet
         var tickets = Ticket is { Length: > 0 } ? Ticket.Select(t => (string?)ValidTicket(t)).ToList() : new List<string?> { null };
         foreach (var ticket in tickets)
         {
-            _batch.Add(QueueSupport.WithRepository(new TaskSpec
+            _batch.Add(WithRepository(new TaskSpec
             {
                 Name = Name, Title = Title, Prompt = Prompt, Priority = Priority, DependsOn = (DependsOn ?? Array.Empty<string>()).ToList(),
                 RunAfterFailure = RunAfterFailure, Ticket = ticket, Provider = Provider, Base = Base, RepositoryPath = RepositoryPath,
                 Profile = Profile, Command = Command?.ToList(),
                 TimeoutSeconds = MyInvocation.BoundParameters.ContainsKey(nameof(TimeoutSeconds)) ? TimeoutSeconds : null,
                 MaxAttempts = MaxAttempts, RetryBackoffSeconds = RetryBackoffSeconds, Cleanup = Cleanup,
-            }, SessionState));
+            }));
         }
     }
+
+    /// <summary>The whole pipeline is one atomic batch, so a repository path that cannot be resolved terminates.</summary>
+    private TaskSpec WithRepository(TaskSpec spec) =>
+        QueueSupport.WithRepository(spec, p => ResolvePathOrTerminate(p, nameof(RepositoryPath)), CurrentDirectory);
 
     protected override void EndProcessing()
     {

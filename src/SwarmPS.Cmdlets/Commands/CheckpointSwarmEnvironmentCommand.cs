@@ -29,7 +29,7 @@ public sealed class CheckpointSwarmEnvironmentCommand : SwarmCmdlet
     {
         foreach (var raw in Ticket)
         {
-            var ticket = ValidTicket(raw);
+            if (!TryTicket(raw, out var ticket)) continue;
             if (Name is not null) ValidCheckpointName(Name, ticket);
             if (!ShouldProcessItem(ticket, Name is null ? "Create checkpoint" : $"Create checkpoint '{Name}'")) continue;
             // Providers that checkpoint only stopped VMs (tart): stop, checkpoint and restart, with consent.

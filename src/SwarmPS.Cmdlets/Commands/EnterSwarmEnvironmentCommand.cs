@@ -21,7 +21,8 @@ public sealed class EnterSwarmEnvironmentCommand : SwarmCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var raw in Ticket) Enter(ValidTicket(raw));
+        foreach (var raw in Ticket)
+            if (TryTicket(raw, out var ticket)) Enter(ticket);
     }
 
     private void Enter(string ticket)

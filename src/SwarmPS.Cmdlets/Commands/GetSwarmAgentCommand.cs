@@ -2,6 +2,7 @@ using System.Management.Automation;
 using SwarmPS.Cmdlets.Completers;
 using SwarmPS.Core;
 using SwarmPS.Core.Agents;
+using SwarmPS.Core.Tasks;
 
 namespace SwarmPS.Cmdlets.Commands;
 
@@ -20,6 +21,13 @@ public sealed class GetSwarmAgentCommand : SwarmCmdlet
     [ArgumentCompleter(typeof(AgentIdCompleter))]
     public string[]? Id { get; set; }
 
+    /// <summary>
+    /// The piped object itself, so a piped task gives its agents (its own Id, which binds to -Id by
+    /// name, is a task id). Not for direct use.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(TicketCompleter))]
@@ -30,8 +38,21 @@ public sealed class GetSwarmAgentCommand : SwarmCmdlet
 
     protected override void ProcessRecord()
     {
-        // Exact tickets go through Core's validator (bad input terminates); patterns only match.
-        foreach (var t in (Ticket ?? Array.Empty<string>()).Where(t => !Glob.HasWildcards(t))) ValidTicket(t);
+        // A piped task: its agents (the task's Id and Ticket are no agent filter).
+        if ((InputObject?.BaseObject) is SwarmTask task)
+        {
+            foreach (var agentId in task.AgentIds)
+                if (TryItem(agentId, () => Service.Agents.Get(agentId), out var a) && (Status is not { Length: > 0 } || Status.Contains(a.Status)))
+                    WriteObject(a);
+            return;
+        }
+
+        // Exact tickets go through Core's validator (a bad one is reported and left out); patterns only match.
+        if (Ticket is { Length: > 0 })
+        {
+            Ticket = Ticket.Where(t => Glob.HasWildcards(t) || TryTicket(t, out _)).ToArray();
+            if (Ticket.Length == 0) return;
+        }
 
         if (Id is not { Length: > 0 })
         {

@@ -32,7 +32,8 @@ public sealed class GetSwarmCheckpointCommand : SwarmCmdlet
             }
             else
             {
-                resolved = new[] { ValidTicket(pattern) };
+                if (!TryTicket(pattern, out var ticket)) continue;
+                resolved = new[] { ticket };
             }
             foreach (var ticket in resolved)
             {

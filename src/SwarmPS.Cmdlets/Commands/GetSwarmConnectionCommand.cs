@@ -20,7 +20,7 @@ public sealed class GetSwarmConnectionCommand : SwarmCmdlet
     {
         foreach (var raw in Ticket)
         {
-            var ticket = ValidTicket(raw);
+            if (!TryTicket(raw, out var ticket)) continue;
             if (TryItem(ticket, () => Run((_, ct) => Service.GetConnectionAsync(ticket, ct)), out var connection))
                 WriteObject(connection);
         }

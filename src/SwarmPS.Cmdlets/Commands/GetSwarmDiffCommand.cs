@@ -17,7 +17,7 @@ public sealed class GetSwarmDiffCommand : SwarmCmdlet
     {
         foreach (var raw in Ticket)
         {
-            var ticket = ValidTicket(raw);
+            if (!TryTicket(raw, out var ticket)) continue;
             if (TryItem(ticket, () => Run((_, ct) => Service.DiffAsync(ticket, ct)), out var diff))
                 WriteObject(diff);
         }

@@ -23,9 +23,9 @@ public sealed class GetSwarmEnvironmentCommand : SwarmCmdlet
 
     protected override void ProcessRecord()
     {
-        var tickets = Ticket is { Length: > 0 } ? Ticket : new[] { "*" };
-        // Exact tickets go through Core's validator (bad input terminates); patterns only match.
-        foreach (var t in tickets.Where(t => !Glob.HasWildcards(t))) ValidTicket(t);
+        // Exact tickets go through Core's validator (a bad one is reported and left out); patterns only match.
+        var tickets = Ticket is { Length: > 0 } ? Ticket.Where(t => Glob.HasWildcards(t) || TryTicket(t, out _)).ToArray() : new[] { "*" };
+        if (tickets.Length == 0) return;
 
         var filter = new EnvironmentFilter { Tickets = tickets, Providers = Provider, Statuses = Status };
         if (!TryItem(null, () => Run((_, ct) => Service.GetEnvironmentsAsync(filter, live: true, ct)), out var envs)) return;

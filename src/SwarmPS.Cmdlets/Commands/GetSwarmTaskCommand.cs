@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using SwarmPS.Cmdlets.Completers;
 using SwarmPS.Core;
+using SwarmPS.Core.Agents;
 using SwarmPS.Core.Tasks;
 
 namespace SwarmPS.Cmdlets.Commands;
@@ -21,11 +22,23 @@ public sealed class GetSwarmTaskCommand : SwarmCmdlet
     [ArgumentCompleter(typeof(TaskIdCompleter))]
     public string[]? Id { get; set; }
 
+    /// <summary>
+    /// The piped object itself, so a piped agent (whose Id binds to -Id by name) is reported as not
+    /// being a task instead of being looked up as one. Not for direct use.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
     [Parameter]
     public SwarmTaskStatus[]? Status { get; set; }
 
     protected override void ProcessRecord()
     {
+        if (InputObject?.BaseObject is SwarmAgent)
+        {
+            TaskIdsOf(Id, InputObject); // reports it
+            return;
+        }
         var statuses = Status is { Length: > 0 } ? Status : null;
         if (Id is not { Length: > 0 })
         {

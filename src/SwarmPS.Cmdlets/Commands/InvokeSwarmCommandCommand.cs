@@ -35,7 +35,7 @@ public sealed class InvokeSwarmCommandCommand : SwarmCmdlet
             Terminate(new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, "-Command needs at least a program name."));
         foreach (var raw in Ticket)
         {
-            var ticket = ValidTicket(raw);
+            if (!TryTicket(raw, out var ticket)) continue;
             if (!ShouldProcessItem(ticket, $"Run '{Command[0]}' ({Command.Length - 1} argument(s))")) continue;
             if (TryItem(ticket, () => Run((_, ct) => Service.ExecAsync(ticket, Command, InputObject, ct)), out var result))
                 WriteObject(result);

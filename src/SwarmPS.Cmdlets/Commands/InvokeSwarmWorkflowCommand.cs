@@ -65,7 +65,7 @@ public sealed class InvokeSwarmWorkflowCommand : SwarmCmdlet
     {
         if (ParameterSetName == LiteralPathSet)
         {
-            foreach (var p in LiteralPath) yield return SessionState.Path.GetUnresolvedProviderPathFromPSPath(p);
+            foreach (var p in LiteralPath) yield return ResolvePathOrTerminate(p, nameof(LiteralPath));
             yield break;
         }
         foreach (var p in Path)
@@ -91,7 +91,7 @@ public sealed class InvokeSwarmWorkflowCommand : SwarmCmdlet
         {
             var label = wf.Name is null ? wf.SourcePath : $"{wf.Name} ({wf.SourcePath})";
             if (!ShouldProcessItem(label, $"Queue {wf.Tasks.Count} task(s)")) continue;
-            var specs = wf.Tasks.Select(t => QueueSupport.WithRepository(t, SessionState)).ToList();
+            var specs = wf.Tasks.Select(t => QueueSupport.WithRepository(t, p => ResolvePathOrTerminate(p, "repository"), CurrentDirectory)).ToList();
             if (!TryItem(wf.SourcePath, () => Service.Tasks.Add(specs), out var added)) continue;
             WriteVerbose($"Queued {added.Count} task(s) from {wf.SourcePath}.");
             foreach (var t in added)

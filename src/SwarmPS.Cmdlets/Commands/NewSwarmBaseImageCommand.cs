@@ -62,12 +62,13 @@ public sealed class NewSwarmBaseImageCommand : SwarmCmdlet
 
     protected override void ProcessRecord()
     {
-        var name = ValidTicket(Name);
+        if (!TryTicket(Name, out var name)) return; // one pipeline record among many: reported, the next one runs
         if (!string.Equals(Provider, KvmProvider.ProviderName, StringComparison.OrdinalIgnoreCase))
             Terminate(new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
                 $"New-SwarmBaseImage builds images for -Provider {KvmProvider.ProviderName} only (got '{Names.Describe(Provider)}').", name), name);
-        var from = SessionState.Path.GetUnresolvedProviderPathFromPSPath(From);
-        var script = ProvisionScript is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ProvisionScript);
+        if (!TryItem(name, () => ResolvePath(From, nameof(From)), out var from)) return;
+        string? script = null;
+        if (ProvisionScript is not null && !TryItem(name, () => ResolvePath(ProvisionScript, nameof(ProvisionScript)), out script)) return;
         if (!ShouldProcessItem(name, $"Build kvm base image from {from}{(script is null ? "" : " with " + script)}")) return;
         var request = new KvmImageBuildRequest
         {

@@ -64,16 +64,19 @@ public sealed class NewSwarmEnvironmentCommand : SwarmCmdlet
 
     protected override void ProcessRecord()
     {
+        // ~, paths relative to the PowerShell location and PSDrives (one pipeline record: a bad path is reported, the next record runs).
+        string? repository = null;
+        if (!string.IsNullOrWhiteSpace(RepositoryPath) && !TryItem(RepositoryPath, () => ResolvePath(RepositoryPath, nameof(RepositoryPath)), out repository)) return;
         foreach (var raw in Ticket)
         {
-            var ticket = ValidTicket(raw);
+            if (!TryTicket(raw, out var ticket)) continue;
             var provider = string.IsNullOrWhiteSpace(Provider) ? "the default provider" : $"provider {Provider}";
             if (!ShouldProcessItem(ticket, $"Create environment ({provider})")) continue;
             var request = new NewEnvironmentRequest
             {
                 Ticket = ticket,
                 Provider = Provider,
-                RepositoryPath = RepositoryPath,
+                RepositoryPath = repository,
                 BaseRef = BaseRef,
                 Spec = Spec,
                 WorkingDirectory = CurrentDirectory,

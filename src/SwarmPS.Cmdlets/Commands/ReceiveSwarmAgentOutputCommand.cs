@@ -25,6 +25,13 @@ public sealed class ReceiveSwarmAgentOutputCommand : SwarmCmdlet
     [ArgumentCompleter(typeof(AgentIdCompleter))]
     public string[] Id { get; set; } = Array.Empty<string>();
 
+    /// <summary>
+    /// The piped object itself, so a piped task gives its agents (its own Id, which binds to -Id by
+    /// name, is a task id). Not for direct use.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public int Tail { get; set; }
@@ -44,7 +51,7 @@ public sealed class ReceiveSwarmAgentOutputCommand : SwarmCmdlet
     {
         int? tail = MyInvocation.BoundParameters.ContainsKey(nameof(Tail)) ? Tail : null;
         int? run = MyInvocation.BoundParameters.ContainsKey(nameof(Run)) ? Run : null;
-        foreach (var id in Id)
+        foreach (var id in AgentIdsOf(Id, InputObject))
         {
             if (Follow)
             {

@@ -60,17 +60,22 @@ public sealed class RegisterSwarmBaseImageCommand : SwarmCmdlet
 
     protected override void ProcessRecord()
     {
-        var name = ValidTicket(Name);
+        if (!TryTicket(Name, out var name)) return; // one pipeline record among many: reported, the next one runs
         if (!string.Equals(Provider, KvmProvider.ProviderName, StringComparison.OrdinalIgnoreCase))
             Terminate(new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
                 $"The {Provider} provider has no registered base images; use -Provider {KvmProvider.ProviderName}.", name), name);
-        string? Resolve(string? p) => string.IsNullOrWhiteSpace(p) ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(p);
-        var path = Resolve(Path)!;
+        string? path = null, kernel = null, initrd = null;
+        if (!TryItem(name, () =>
+            {
+                path = ResolvePath(Path, nameof(Path));
+                kernel = string.IsNullOrWhiteSpace(Kernel) ? null : ResolvePath(Kernel, nameof(Kernel));
+                initrd = string.IsNullOrWhiteSpace(Initrd) ? null : ResolvePath(Initrd, nameof(Initrd));
+            })) return;
         if (!ShouldProcessItem(name, $"Register base image from {path}")) return;
         if (TryItem(name, () => Run((_, ct) =>
             {
                 var user = SshUser ?? KvmOptions.Resolve(Service.Config.Kvm).SshUser;
-                return new KvmImages(Service.Registry).RegisterAsync(name, path, OsNote, Cpus, MemoryMb, DiskGb, user, ct, Resolve(Kernel), Resolve(Initrd), KernelCommandLine);
+                return new KvmImages(Service.Registry).RegisterAsync(name, path!, OsNote, Cpus, MemoryMb, DiskGb, user, ct, kernel, initrd, KernelCommandLine);
             }), out var image))
             WriteObject(image);
     }

@@ -25,8 +25,7 @@ public sealed class RemoveSwarmCheckpointCommand : SwarmCmdlet
     {
         foreach (var raw in Ticket)
         {
-            var ticket = ValidTicket(raw);
-            foreach (var n in Name.Where(n => !Glob.HasWildcards(n))) ValidCheckpointName(n, ticket);
+            if (!TryTicket(raw, out var ticket)) continue;
 
             if (!TryItem(ticket, () => Service.GetCheckpoints(ticket), out var existing)) continue;
             var targets = new List<string>();
@@ -36,7 +35,7 @@ public sealed class RemoveSwarmCheckpointCommand : SwarmCmdlet
                 {
                     targets.AddRange(existing.Where(c => Glob.IsMatch(n, c.Name)).Select(c => c.Name));
                 }
-                else
+                else if (TryCheckpointName(n, ticket))
                 {
                     targets.Add(n); // a missing exact name is reported by Core as CheckpointNotFound
                 }

@@ -28,7 +28,7 @@ public sealed class RemoveSwarmEnvironmentCommand : SwarmCmdlet
     {
         foreach (var raw in Ticket)
         {
-            var ticket = ValidTicket(raw);
+            if (!TryTicket(raw, out var ticket)) continue;
             var what = KeepBranch ? "Remove environment (keep its branch)" : "Remove environment and its branch";
             if (!ShouldProcessItem(ticket, what, Force)) continue;
             var options = new RemoveOptions { Force = Force, KeepBranch = KeepBranch };

@@ -18,13 +18,20 @@ public sealed class RemoveSwarmTaskCommand : SwarmCmdlet
     [ArgumentCompleter(typeof(TaskIdCompleter))]
     public string[] Id { get; set; } = Array.Empty<string>();
 
+    /// <summary>
+    /// The piped object itself, so a piped agent (whose Id binds to -Id by name) is reported as not
+    /// being a task instead of being looked up as one. Not for direct use.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
     /// <summary>Removes even a running task or one with unfinished dependents, and skips the confirmation prompt.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
     protected override void ProcessRecord()
     {
-        foreach (var id in Id)
+        foreach (var id in TaskIdsOf(Id, InputObject))
         {
             if (!ShouldProcessItem(id, "Remove task from the queue", Force)) continue;
             // -Force on a running task cancels it first, so its agent is stopped rather than orphaned.

@@ -31,7 +31,7 @@ public sealed class RestoreSwarmEnvironmentCommand : SwarmCmdlet
     {
         foreach (var raw in Ticket)
         {
-            var ticket = ValidTicket(raw);
+            if (!TryTicket(raw, out var ticket)) continue;
             if (Name is not null) ValidCheckpointName(Name, ticket);
             var what = Name is null ? "Restore the latest checkpoint (work since then is lost)" : $"Restore checkpoint '{Name}' (work since then is lost)";
             if (!ShouldProcessItem(ticket, what, Force)) continue;

@@ -46,7 +46,7 @@ public sealed class StartSwarmAgentCommand : SwarmCmdlet
         var prompt = _prompt ??= ParameterSetName == PromptPathSet ? ReadPromptFile(PromptPath) : Prompt;
         foreach (var raw in Ticket)
         {
-            var ticket = ValidTicket(raw);
+            if (!TryTicket(raw, out var ticket)) continue;
             var what = Command is { Length: > 0 } ? $"Start agent (profile {Profile}: {string.Join(' ', Command)})" : $"Start agent (profile {Profile})";
             if (!ShouldProcessItem(ticket, what)) continue;
             var request = new AgentStartRequest { Ticket = ticket, Profile = Profile, Prompt = prompt, Command = Command };
@@ -61,7 +61,7 @@ public sealed class StartSwarmAgentCommand : SwarmCmdlet
     /// </summary>
     private string ReadPromptFile(string path)
     {
-        var full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
+        var full = ResolvePathOrTerminate(path, nameof(PromptPath));
         try
         {
             var bytes = File.ReadAllBytes(full);

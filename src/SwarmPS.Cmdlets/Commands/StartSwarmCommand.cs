@@ -51,7 +51,7 @@ public sealed class StartSwarmCommand : SwarmCmdlet
         var request = new SwarmLaunchRequest
         {
             Nodes = Nodes, Prompt = Prompt, Profile = Profile, Command = Command is { Length: > 0 } ? Command : null, Partition = Partition, TimeLimit = TimeLimit,
-            WorkDir = WorkDir is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(WorkDir),
+            WorkDir = WorkDir is null ? null : ResolvePathOrTerminate(WorkDir, nameof(WorkDir)),
             NodeTtlSeconds = MyInvocation.BoundParameters.ContainsKey(nameof(NodeTtlSeconds)) ? NodeTtlSeconds : null,
             WorkingDirectory = CurrentDirectory,
         };

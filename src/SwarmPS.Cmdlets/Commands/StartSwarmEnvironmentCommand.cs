@@ -20,7 +20,7 @@ public sealed class StartSwarmEnvironmentCommand : SwarmCmdlet
     {
         foreach (var raw in Ticket)
         {
-            var ticket = ValidTicket(raw);
+            if (!TryTicket(raw, out var ticket)) continue;
             if (!ShouldProcessItem(ticket, "Start environment")) continue;
             if (TryItem(ticket, () => Run((progress, ct) => Service.StartEnvironmentAsync(ticket, progress, ct)), out var env) && PassThru)
                 WriteObject(env);

@@ -14,12 +14,19 @@ public sealed class StopSwarmAgentCommand : SwarmCmdlet
     [ArgumentCompleter(typeof(AgentIdCompleter))]
     public string[] Id { get; set; } = Array.Empty<string>();
 
+    /// <summary>
+    /// The piped object itself, so a piped task gives its agents (its own Id, which binds to -Id by
+    /// name, is a task id). Not for direct use.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
     protected override void ProcessRecord()
     {
-        foreach (var id in Id)
+        foreach (var id in AgentIdsOf(Id, InputObject))
         {
             if (!ShouldProcessItem(id, "Stop agent (kills its process tree)")) continue;
             if (TryItem(id, () => Run((_, ct) => Service.Agents.StopAsync(id, ct)), out var agent) && PassThru)

@@ -24,7 +24,7 @@ public sealed class StopSwarmEnvironmentCommand : SwarmCmdlet
     {
         foreach (var raw in Ticket)
         {
-            var ticket = ValidTicket(raw);
+            if (!TryTicket(raw, out var ticket)) continue;
             if (!ShouldProcessItem(ticket, "Stop environment")) continue;
             if (TryItem(ticket, () => Run((progress, ct) => Service.StopEnvironmentAsync(ticket, Force.IsPresent, progress, ct)), out var env) && PassThru)
                 WriteObject(env);

@@ -21,7 +21,7 @@ public sealed class UnregisterSwarmBaseImageCommand : SwarmCmdlet
     {
         foreach (var raw in Name)
         {
-            var name = ValidTicket(raw);
+            if (!TryTicket(raw, out var name)) continue;
             if (!ShouldProcessItem(name, "Unregister base image (the file stays)")) continue;
             if (TryItem(name, () => new KvmImages(Service.Registry).Unregister(name), out var image) && PassThru)
                 WriteObject(image);

@@ -22,6 +22,13 @@ public sealed class WaitSwarmAgentCommand : SwarmCmdlet
     [ArgumentCompleter(typeof(AgentIdCompleter))]
     public string[] Id { get; set; } = Array.Empty<string>();
 
+    /// <summary>
+    /// The piped object itself, so a piped task gives its agents (its own Id, which binds to -Id by
+    /// name, is a task id). Not for direct use.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
     /// <summary>Seconds to wait; -1 (the default) waits until they finish, as Wait-Job does.</summary>
     [Parameter]
     [ValidateRange(-1, int.MaxValue)]
@@ -34,7 +41,7 @@ public sealed class WaitSwarmAgentCommand : SwarmCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var id in Id)
+        foreach (var id in AgentIdsOf(Id, InputObject))
         {
             // Unknown ids are reported one by one and left out; a malformed id terminates.
             if (TryItem(id, () => Service.Agents.RequireAgent(id), out var agent) && !_ids.Contains(agent.Id, StringComparer.Ordinal))

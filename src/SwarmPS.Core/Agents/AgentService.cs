@@ -335,7 +335,7 @@ public sealed class AgentService
         if (string.IsNullOrWhiteSpace(id) || id.Length > 64 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Invalid agent id '{Names.Describe(id)}'.", id);
         return _swarm.Registry.GetAgent(id) ?? throw new SwarmException(ErrorIds.AgentNotFound, SwarmErrorKind.NotFound,
-            $"No agent '{id}'. 'swarmps agent list' shows the agents that exist.", id);
+            $"No agent '{id}'.", id) { Hint = Hints.ListAgents };
     }
 
     /// <summary>The agent with its status reconciled against its supervisor's files.</summary>
@@ -670,7 +670,7 @@ public sealed class AgentService
         var a = Reconcile(RequireAgent(id).Id);
         if (!a.IsTerminal)
             throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
-                $"Agent {a.Id} is still {a.Status}; wait for it (Wait-SwarmAgent / swarmps agent wait) before sending a follow-up.", a.Id);
+                $"Agent {a.Id} is still {a.Status}.", a.Id) { Hint = Hints.WaitForAgent };
         var env = _swarm.GetEnvironment(a.Ticket);
         var profile = AgentProfiles.Get(_swarm.Config, a.Profile);
         IReadOnlyList<string>? command = null;
@@ -701,6 +701,9 @@ public sealed class AgentService
     public IReadOnlyList<SwarmAgentOutput> ReadOutput(string id, int? tail = null, bool raw = false, int? run = null)
     {
         var a = RequireAgent(id);
+        if (run is { } wanted && (wanted < 1 || wanted > a.Run))
+            throw new SwarmException(ErrorIds.RunNotFound, SwarmErrorKind.NotFound,
+                $"Agent {a.Id} has {a.Run} run(s); there is no run {wanted}.", a.Id);
         var format = ProfileOrCommand(a.Profile).OutputFormat;
         var list = new List<SwarmAgentOutput>();
         for (var r = run ?? 1; r <= (run ?? a.Run); r++)

@@ -191,5 +191,5 @@ public abstract class EnvironmentProviderBase : IEnvironmentProvider
     /// <summary>The error for a capability this provider lacks. It names the capability and the provider.</summary>
     public SwarmException Unsupported(ProviderCapabilities capability, string? ticket) =>
         new(ErrorIds.CapabilityNotSupported, SwarmErrorKind.NotSupported,
-            $"The {Name} provider does not support {capability}. 'swarmps providers' lists what each provider can do.", ticket);
+            $"The {Name} provider does not support {capability}.", ticket) { Hint = Hints.Providers };
 }

@@ -42,7 +42,7 @@ public static class InteractiveSession
             case Worktree.WorktreeProvider:
             {
                 if (env.WorkspacePath is null || !Directory.Exists(env.WorkspacePath))
-                    throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"The worktree of '{env.Ticket}' ({env.WorkspacePath}) is missing. 'swarmps repair' reconciles the registry.", env.Ticket);
+                    throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"The worktree of '{env.Ticket}' ({env.WorkspacePath}) is missing.", env.Ticket) { Hint = Hints.Repair };
                 var shell = System.Environment.GetEnvironmentVariable("SHELL") is { Length: > 0 } sh && File.Exists(sh) ? sh : OperatingSystem.IsWindows() ? "cmd.exe" : "/bin/sh";
                 return new InteractivePlan(InteractiveKind.LocalDirectory, shell, Array.Empty<string>(), env.WorkspacePath,
                     new Dictionary<string, string>(EnvironmentVariables.For(env), StringComparer.Ordinal), $"{shell} in {env.WorkspacePath} (exit to leave)");

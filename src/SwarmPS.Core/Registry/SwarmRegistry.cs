@@ -498,7 +498,7 @@ public sealed partial class SwarmRegistry
     public SwarmEnvironment RequireEnvironment(string ticket) => GetEnvironment(Names.Ticket(ticket)) ?? throw NotFound(ticket);
 
     internal static SwarmException NotFound(string ticket) =>
-        new(ErrorIds.EnvironmentNotFound, SwarmErrorKind.NotFound, $"No environment for ticket '{ticket}'. 'swarmps env list' shows the tickets that exist.", ticket);
+        new(ErrorIds.EnvironmentNotFound, SwarmErrorKind.NotFound, $"No environment for ticket '{ticket}'.", ticket) { Hint = Hints.ListEnvironments };
 
     private static SwarmEnvironment? GetEnvironment(SqliteConnection c, string ticket)
     {

@@ -76,7 +76,7 @@ public sealed partial class SwarmRegistry
     });
 
     internal static SwarmException SwarmNotFound(string id) =>
-        new(SlurmErrorIds.SwarmNotFound, SwarmErrorKind.NotFound, $"No swarm '{Names.Describe(id)}'. 'swarmps swarm list' shows the swarms that exist.", id);
+        new(SlurmErrorIds.SwarmNotFound, SwarmErrorKind.NotFound, $"No swarm '{Names.Describe(id)}'.", id) { Hint = Hints.ListSwarms };
 
     public Swarm? GetSwarm(string id) => Read(c => GetSwarm(c, id));
 

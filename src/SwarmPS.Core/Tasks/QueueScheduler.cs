@@ -67,7 +67,7 @@ public sealed class QueueScheduler
         var holder = ProcessIdentity.Current();
         if (!Registry.TryAcquireLease(LeaseName, holder, LeaseTtl, out var other))
             throw new SwarmException(ErrorIds.SchedulerRunning, SwarmErrorKind.InvalidState,
-                $"Another scheduler (process {other}) is running on this registry; only one may run at a time. Stop it with Stop-SwarmQueue / 'swarmps queue stop'.");
+                $"Another scheduler (process {other}) is running on this registry; only one may run at a time.") { Hint = Hints.StopScheduler };
         _useShared = options.SharedSupervisor;
         // One connection with kept statements for the whole run (each call still commits on its own).
         using var session = Registry.OpenSession();

@@ -177,7 +177,7 @@ public sealed class TaskService
     }
 
     private static SwarmException NotFound(string id) =>
-        new(ErrorIds.TaskNotFound, SwarmErrorKind.NotFound, $"No task '{id}'. 'swarmps task list' shows the tasks.", id);
+        new(ErrorIds.TaskNotFound, SwarmErrorKind.NotFound, $"No task '{id}'.", id) { Hint = Hints.ListTasks };
 
     // ------------------------------------------------------------------ cancel, remove
 
@@ -211,7 +211,7 @@ public sealed class TaskService
     {
         var t = Get(id);
         if (t.Status == SwarmTaskStatus.Running && !force)
-            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"Task {id} is running; cancel it first (Stop-SwarmTask / swarmps task cancel).", id);
+            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"Task {id} is running.", id) { Hint = Hints.CancelTaskFirst };
         var dependents = Registry.Read(c => SwarmRegistry.Dependents(c, id));
         if (dependents.Count > 0 && !t.IsTerminal && !force)
             throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,

@@ -147,7 +147,7 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
 
     private static SwarmException ContainerMissing(SwarmEnvironment env) =>
         new(DockerErrorIds.DockerContainerMissing, SwarmErrorKind.InvalidState,
-            $"The container {ContainerOf(env)} of '{env.Ticket}' is gone from the engine. 'swarmps repair --fix' recreates it (the worktree keeps the code).", env.Ticket);
+            $"The container {ContainerOf(env)} of '{env.Ticket}' is gone from the engine.", env.Ticket) { Hint = Hints.RepairFixRecreates };
 
     private SwarmException ImageMissing(string image, string? ticket)
     {
@@ -190,7 +190,7 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         var name = ContainerName(context.Home, ticket);
         if (await Client.InspectContainerAsync(name, ct).ConfigureAwait(false) is not null)
             throw new SwarmException(ErrorIds.EnvironmentExists, SwarmErrorKind.AlreadyExists,
-                $"The container {name} already exists but no environment owns it. 'swarmps repair' reports it; 'swarmps repair --fix' removes it.", ticket);
+                $"The container {name} already exists but no environment owns it.", ticket) { Hint = Hints.RepairReportsFixRemoves };
 
         Dictionary<string, string> meta;
         SwarmEnvironment draft;
@@ -464,11 +464,11 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         var image = checkpoint.ProviderReference ?? ImageReference(env.Ticket, checkpoint.Name);
         if (await Client.InspectImageAsync(image, ct).ConfigureAwait(false) is null)
             throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound,
-                $"The image {image} of checkpoint '{checkpoint.Name}' is gone from the engine. 'swarmps repair' reconciles the registry.", env.Ticket);
+                $"The image {image} of checkpoint '{checkpoint.Name}' is gone from the engine.", env.Ticket) { Hint = Hints.Repair };
         var worktreeCheckpoint = new SwarmCheckpoint { Ticket = env.Ticket, Name = checkpoint.Name, CreatedAt = checkpoint.CreatedAt };
         if (HasWorktree(env) && !(await _worktree.ListCheckpointsAsync(env, ct).ConfigureAwait(false)).Contains(checkpoint.Name, StringComparer.Ordinal))
             throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound,
-                $"The git data of checkpoint '{checkpoint.Name}' is gone. 'swarmps repair' reconciles the registry.", env.Ticket);
+                $"The git data of checkpoint '{checkpoint.Name}' is gone.", env.Ticket) { Hint = Hints.Repair };
         context.Report("Restore", $"{env.Ticket}: recreating {ContainerOf(env)} from {image}", 30);
         var running = env.Status != EnvironmentStatus.Stopped;
         var id = await RecreateAsync(env, image, start: running, context, ct).ConfigureAwait(false);
@@ -528,7 +528,7 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
             // Docker answers 409, podman 500 "container state improper": ask the engine what the state is.
             if (!await IsNotRunningAsync(env, ct).ConfigureAwait(false)) throw;
             throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
-                $"'{env.Ticket}' is not running ({ex.EngineMessage}); start it first ('swarmps env start {env.Ticket}').", env.Ticket, ex);
+                $"'{env.Ticket}' is not running ({ex.EngineMessage}).", env.Ticket, ex) { Hint = Hints.StartEnvironment(env.Ticket) };
         }
         return new SwarmExecResult
         {

@@ -103,11 +103,11 @@ public sealed class HyperVProvider : SshVmProvider
             await EnsureSwitchAsync(hv, env.Ticket, ct).ConfigureAwait(false);
             if (await hv.GetOrNullAsync("Get-VM", env.Ticket, ct, ("Name", vm)).ConfigureAwait(false) is { Count: > 0 })
                 throw new SwarmException(ErrorIds.EnvironmentExists, SwarmErrorKind.AlreadyExists,
-                    $"A Hyper-V VM named {vm} already exists but no environment owns it. 'swarmps repair --fix' removes it.", env.Ticket);
+                    $"A Hyper-V VM named {vm} already exists but no environment owns it.", env.Ticket) { Hint = Hints.RepairFixRemoves };
             var folder = meta["folder"];
             if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
                 throw new SwarmException(ErrorIds.EnvironmentExists, SwarmErrorKind.AlreadyExists,
-                    $"{folder} already exists but no environment owns it. 'swarmps repair --fix' removes it.", env.Ticket);
+                    $"{folder} already exists but no environment owns it.", env.Ticket) { Hint = Hints.RepairFixRemoves };
             created = true;
             Directory.CreateDirectory(folder);
 
@@ -258,7 +258,7 @@ public sealed class HyperVProvider : SshVmProvider
 
     private async Task<string> RequireVmAsync(HyperVCalls hv, SwarmEnvironment env, CancellationToken ct) =>
         await StateAsync(hv, Vm(env), env.Ticket, ct).ConfigureAwait(false)
-        ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"VM {env.InstanceId} of '{env.Ticket}' does not exist in Hyper-V. 'swarmps repair' reconciles the registry.", env.Ticket);
+        ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"VM {env.InstanceId} of '{env.Ticket}' does not exist in Hyper-V.", env.Ticket) { Hint = Hints.Repair };
 
     public override async Task<SwarmEnvironment> StartAsync(SwarmEnvironment env, ProviderContext context, CancellationToken ct)
     {
@@ -344,7 +344,7 @@ public sealed class HyperVProvider : SshVmProvider
         var reference = checkpoint.ProviderReference ?? checkpoint.Name;
         Names.Checkpoint(reference);
         if (!(await ListCheckpointsAsync(env, ct).ConfigureAwait(false)).Contains(reference, StringComparer.Ordinal))
-            throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound, $"VM {vm} has no checkpoint '{reference}'. 'swarmps repair' reconciles checkpoints.", env.Ticket);
+            throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound, $"VM {vm} has no checkpoint '{reference}'.", env.Ticket) { Hint = Hints.RepairCheckpoints };
         context.Report("Restore", $"{env.Ticket}: Restore-VMSnapshot {reference} of {vm}", 10);
         await hv.RunAsync("Restore-VMSnapshot", env.Ticket, ct, ("VMName", vm), ("Name", reference), ("Confirm", CmdletSwitch.Off)).ConfigureAwait(false);
         var after = await StateAsync(hv, vm, env.Ticket, ct).ConfigureAwait(false);
@@ -386,7 +386,7 @@ public sealed class HyperVProvider : SshVmProvider
     {
         var c = await GetConnectionAsync(env, ct).ConfigureAwait(false);
         return c.Host ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
-            $"'{env.Ticket}' has no IP address (VM {env.InstanceId} reports none on switch '{Meta(env, "switch")}'). Is it running? 'swarmps env start {env.Ticket}'.", env.Ticket);
+            $"'{env.Ticket}' has no IP address (VM {env.InstanceId} reports none on switch '{Meta(env, "switch")}'). Is it running?", env.Ticket) { Hint = Hints.StartEnvironment(env.Ticket) };
     }
 
     // ------------------------------------------------------------------ repair

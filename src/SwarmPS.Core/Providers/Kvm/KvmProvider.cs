@@ -222,7 +222,7 @@ public sealed class KvmProvider : SshVmProvider
             meta["overlay"] = overlay; meta["seed"] = seed; meta["serialLog"] = serial;
             if (File.Exists(overlay) || File.Exists(seed))
                 throw new SwarmException(ErrorIds.EnvironmentExists, SwarmErrorKind.AlreadyExists,
-                    $"{overlay} already exists but no environment owns it. 'swarmps repair --fix' removes it.", env.Ticket);
+                    $"{overlay} already exists but no environment owns it.", env.Ticket) { Hint = Hints.RepairFixRemoves };
 
             context.Report(activity, $"{env.Ticket}: qcow2 overlay on {meta["basePath"]}", 10);
             var args = new List<string> { "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", meta["basePath"], overlay };
@@ -433,7 +433,7 @@ public sealed class KvmProvider : SshVmProvider
         var state = await DomStateAsync(Domain(env), ct).ConfigureAwait(false);
         if (state.Length == 0)
             throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
-                $"Domain {env.InstanceId} of '{env.Ticket}' does not exist in {_options.Uri}. 'swarmps repair' reconciles the registry.", env.Ticket);
+                $"Domain {env.InstanceId} of '{env.Ticket}' does not exist in {_options.Uri}.", env.Ticket) { Hint = Hints.Repair };
         return state;
     }
 
@@ -503,7 +503,7 @@ public sealed class KvmProvider : SshVmProvider
         var reference = checkpoint.ProviderReference ?? checkpoint.Name;
         Names.Checkpoint(reference);
         if (!(await ListCheckpointsAsync(env, ct).ConfigureAwait(false)).Contains(reference, StringComparer.Ordinal))
-            throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound, $"Domain {domain} has no snapshot '{reference}'. 'swarmps repair' reconciles checkpoints.", env.Ticket);
+            throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound, $"Domain {domain} has no snapshot '{reference}'.", env.Ticket) { Hint = Hints.RepairCheckpoints };
         var running = Virsh.MapState(before) == EnvironmentStatus.Running;
         context.Report("Restore", $"{env.Ticket}: reverting {domain} to {reference}", 10);
         Use(context);
@@ -580,7 +580,7 @@ public sealed class KvmProvider : SshVmProvider
     {
         var c = await GetConnectionAsync(env, ct).ConfigureAwait(false);
         return c.Host ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
-            $"'{env.Ticket}' has no IP address (domain {env.InstanceId} has no DHCP lease on '{_options.Network}'). Is it running? 'swarmps env start {env.Ticket}'.", env.Ticket);
+            $"'{env.Ticket}' has no IP address (domain {env.InstanceId} has no DHCP lease on '{_options.Network}'). Is it running?", env.Ticket) { Hint = Hints.StartEnvironment(env.Ticket) };
     }
 
     // ------------------------------------------------------------------ repair

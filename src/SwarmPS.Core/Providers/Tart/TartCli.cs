@@ -102,7 +102,7 @@ public sealed class TartCli
 
     public static SwarmException Failed(ProcessResult r, string? ticket) => Classify(r) switch
     {
-        TartFailure.NotFound => new(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{r.Spec.Display}': the VM does not exist ({FirstError(r)}). 'swarmps repair' reconciles the registry.", ticket),
+        TartFailure.NotFound => new(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{r.Spec.Display}': the VM does not exist ({FirstError(r)}).", ticket) { Hint = Hints.Repair },
         TartFailure.NotRunning => new(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{r.Spec.Display}': the VM is not running ({FirstError(r)}).", ticket),
         TartFailure.AlreadyRunning => new(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{r.Spec.Display}': the VM is already running ({FirstError(r)}).", ticket),
         _ => new(ErrorIds.ProcessFailed, SwarmErrorKind.OperationFailed, $"'{r.Spec.Display}' exited with {r.ExitCode}: {FirstError(r)}", ticket),

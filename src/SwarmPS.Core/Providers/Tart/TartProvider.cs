@@ -117,7 +117,7 @@ public sealed class TartProvider : SshVmProvider
             throw new SwarmException(ErrorIds.ProviderUnavailable, SwarmErrorKind.Unavailable, $"The {Name} provider is not available here: {(a.Available ? ex.Message : a.Reason)}", env.Ticket, ex);
         }
         if (vms.Any(v => v.Name == vm))
-            throw new SwarmException(ErrorIds.EnvironmentExists, SwarmErrorKind.AlreadyExists, $"A Tart VM named {vm} already exists but no environment owns it. 'swarmps repair --fix' removes it.", env.Ticket);
+            throw new SwarmException(ErrorIds.EnvironmentExists, SwarmErrorKind.AlreadyExists, $"A Tart VM named {vm} already exists but no environment owns it.", env.Ticket) { Hint = Hints.RepairFixRemoves };
         await CheckMacOSLimitAsync(env.Ticket, baseVm, vms, ct).ConfigureAwait(false);
 
         var cloned = false;
@@ -221,7 +221,7 @@ public sealed class TartProvider : SshVmProvider
 
     private async Task<TartVm> RequireVmAsync(SwarmEnvironment env, CancellationToken ct) =>
         await _tart.GetAsync(Vm(env), env.Ticket, ct).ConfigureAwait(false)
-        ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"Tart VM {env.InstanceId} of '{env.Ticket}' does not exist. 'swarmps repair' reconciles the registry.", env.Ticket);
+        ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"Tart VM {env.InstanceId} of '{env.Ticket}' does not exist.", env.Ticket) { Hint = Hints.Repair };
 
     public override async Task<SwarmEnvironment> StartAsync(SwarmEnvironment env, ProviderContext context, CancellationToken ct)
     {
@@ -309,7 +309,7 @@ public sealed class TartProvider : SshVmProvider
         if (!clone.StartsWith(vm.Name + CheckpointSeparator, StringComparison.Ordinal)) throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"Checkpoint reference '{clone}' does not belong to {vm.Name}.", env.Ticket);
         Names.Checkpoint(clone[(vm.Name.Length + CheckpointSeparator.Length)..]);
         if (!(await _tart.ListLocalAsync(env.Ticket, ct).ConfigureAwait(false)).Any(v => v.Name == clone))
-            throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound, $"Tart VM {clone} (checkpoint '{checkpoint.Name}' of {vm.Name}) does not exist. 'swarmps repair' reconciles checkpoints.", env.Ticket);
+            throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound, $"Tart VM {clone} (checkpoint '{checkpoint.Name}' of {vm.Name}) does not exist.", env.Ticket) { Hint = Hints.RepairCheckpoints };
         var wasRunning = MapState(vm) == EnvironmentStatus.Running;
         if (wasRunning)
         {
@@ -361,7 +361,7 @@ public sealed class TartProvider : SshVmProvider
     protected override async Task<string> RequireHostAsync(SwarmEnvironment env, CancellationToken ct)
     {
         var c = await GetConnectionAsync(env, ct).ConfigureAwait(false);
-        return c.Host ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no IP address (Tart VM {env.InstanceId}). Is it running? 'swarmps env start {env.Ticket}'.", env.Ticket);
+        return c.Host ?? throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no IP address (Tart VM {env.InstanceId}). Is it running?", env.Ticket) { Hint = Hints.StartEnvironment(env.Ticket) };
     }
 
     // ------------------------------------------------------------------ repair

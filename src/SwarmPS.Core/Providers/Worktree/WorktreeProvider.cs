@@ -111,7 +111,7 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
         var path = Path.Combine(WorktreeRoot(context), RepositoryFolderName(repo), ticket);
         if (Directory.Exists(path) || File.Exists(path))
             throw new SwarmException(ErrorIds.EnvironmentExists, SwarmErrorKind.AlreadyExists,
-                $"'{path}' already exists but no environment owns it. 'swarmps repair' reports it; 'swarmps repair --fix' removes it.", ticket);
+                $"'{path}' already exists but no environment owns it.", ticket) { Hint = Hints.RepairReportsFixRemoves };
 
         return new SwarmEnvironment
         {
@@ -310,7 +310,7 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
     {
         if (env.WorkspacePath is null || !Directory.Exists(env.WorkspacePath))
             throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
-                $"The worktree of '{env.Ticket}' ({env.WorkspacePath}) is missing. 'swarmps repair' reconciles the registry.", env.Ticket);
+                $"The worktree of '{env.Ticket}' ({env.WorkspacePath}) is missing.", env.Ticket) { Hint = Hints.Repair };
     }
 
     public override async Task RemoveAsync(SwarmEnvironment env, RemoveOptions options, ProviderContext context, CancellationToken ct)
@@ -325,16 +325,16 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
             var pending = await _workspace.PendingChangesAsync(path, ct).ConfigureAwait(false);
             if (pending.Count > 0)
                 throw new SwarmException(ErrorIds.UncommittedChanges, SwarmErrorKind.InvalidState,
-                    $"'{env.Ticket}' has {pending.Count} uncommitted change(s) that removing would lose; nothing was removed. Commit or checkpoint them, or use --force / -Force.", env.Ticket)
-                { Details = pending.Take(50).Concat(pending.Count > 50 ? new[] { $"... and {pending.Count - 50} more" } : Array.Empty<string>()).ToList() };
+                    $"'{env.Ticket}' has {pending.Count} uncommitted change(s) that removing would lose; nothing was removed. Commit or checkpoint them.", env.Ticket)
+                { Hint = Hints.RemoveForce, Details = pending.Take(50).Concat(pending.Count > 50 ? new[] { $"... and {pending.Count - 50} more" } : Array.Empty<string>()).ToList() };
         }
         if (!options.Force && !options.KeepBranch && repoExists && env.Status != EnvironmentStatus.Creating)
         {
             var unmerged = await UnmergedCommitsAsync(env, ct).ConfigureAwait(false);
             if (unmerged.Count > 0)
                 throw new SwarmException(ErrorIds.UnmergedCommits, SwarmErrorKind.InvalidState,
-                    $"Branch '{env.Branch}' has {unmerged.Count} commit(s) not merged into its base; deleting it would lose them and nothing was removed. Merge first, or use --keep-branch / -KeepBranch, or --force / -Force.", env.Ticket)
-                { Details = unmerged.Take(50).ToList() };
+                    $"Branch '{env.Branch}' has {unmerged.Count} commit(s) not merged into its base; deleting it would lose them and nothing was removed.", env.Ticket)
+                { Hint = Hints.KeepBranchOrForce, Details = unmerged.Take(50).ToList() };
         }
 
         context.Report("Removing environment", $"{env.Ticket}: removing worktree {path}", 20);
@@ -418,7 +418,7 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
         var ok = await _git.RunRawAsync(env.WorkspacePath!, new[] { "rev-parse", "--verify", "--quiet", refName + "^{commit}" }, ct).ConfigureAwait(false);
         if (!ok.Success)
             throw new SwarmException(ErrorIds.CheckpointNotFound, SwarmErrorKind.NotFound,
-                $"The git data of checkpoint '{checkpoint.Name}' ({refName}) is gone. 'swarmps repair' reconciles the registry.", env.Ticket);
+                $"The git data of checkpoint '{checkpoint.Name}' ({refName}) is gone.", env.Ticket) { Hint = Hints.Repair };
         context.Report("Restore", $"{env.Ticket}: restoring {checkpoint.Name}", 30);
         var state = await _workspace.ReadStateAsync(env.WorkspacePath!, ok.StandardOutput.Trim(), ct).ConfigureAwait(false);
         await _workspace.RestoreAsync(env.WorkspacePath!, state, ct).ConfigureAwait(false);
