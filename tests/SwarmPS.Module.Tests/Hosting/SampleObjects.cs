@@ -26,6 +26,8 @@ public static class SampleObjects
     private static string StringFor(string name, Type owner) => name switch
     {
         "Ticket" or "EnvironmentTicket" => Ticket,
+        "OldStatus" => "Creating",
+        "NewStatus" => "Running",
         "Id" when owner.Name == "SwarmAgent" => "ag-e749dd0300",
         "Id" when owner.Name.Contains("Task", StringComparison.Ordinal) => "t-f8579bcf",
         "Id" or "SwarmId" when owner.Name.StartsWith("Swarm", StringComparison.Ordinal) && owner.Name != "SwarmEvent" => "sw-5d41402abc",
@@ -38,6 +40,8 @@ public static class SampleObjects
         "Profile" => "claude",
         "Branch" => "swarm/" + Ticket,
         "BaseRef" or "Base" or "TargetBranch" or "Into" => "main",
+        "Kind" when owner.Name == "SwarmEvent" => "environment",
+        "Subject" => Ticket,
         "Kind" => "environment.created",
         "Commit" or "Head" or "Sha" => "196d1d730887849393c5f4ecaf3eca3d7bbaa2ad",
         "Host" or "Address" => "10.0.3.15",

@@ -18,7 +18,7 @@ namespace SwarmPS.Module.Tests.RealRunspace;
 [Collection(RunspaceCollection.Name)]
 public sealed class FormatViewTests
 {
-    private static readonly string[] KeyProperties = { "Ticket", "Id", "SwarmId", "Name", "Status", "EnvironmentTicket" };
+    private static readonly string[] KeyProperties = { "Ticket", "Id", "SwarmId", "Name", "Status", "EnvironmentTicket", "Subject" };
     private readonly PowerShellSession _ps;
     private readonly ITestOutputHelper _log;
 
