@@ -34,6 +34,29 @@ public sealed class CoverageTests
     };
 
     [Fact]
+    public void In_process_import_keeps_SwarmPS_in_the_default_context_and_SQLite_in_the_private_one()
+    {
+        var home = Temp.Dir();
+        var previous = Environment.GetEnvironmentVariable("SWARMPS_HOME");
+        Environment.SetEnvironmentVariable("SWARMPS_HOME", home);
+        try
+        {
+            _ps.Ok("Get-SwarmEnvironment").Should().BeEmpty(); // opens the registry: SQLite loads
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SWARMPS_HOME", previous);
+        }
+        var dir = Repo.AssembledModuleDir;
+        var loaded = System.Runtime.Loader.AssemblyLoadContext.All.SelectMany(c => c.Assemblies.Select(a => (Context: c.Name, Name: a.GetName().Name, a.Location))).ToList();
+        loaded.Where(a => a.Name == "Microsoft.Data.Sqlite").Should().ContainSingle()
+            .Which.Should().Be(("SwarmPS", "Microsoft.Data.Sqlite", Path.Combine(dir, "dependencies", "Microsoft.Data.Sqlite.dll")));
+        foreach (var own in new[] { "SwarmPS", "SwarmPS.Core", "SwarmPS.Loader" })
+            loaded.Where(a => a.Name == own).Should().ContainSingle().Which.Should().Be(("Default", own, Path.Combine(dir, own + ".dll")));
+        _ps.Ok("[SwarmPS.Core.EnvironmentStatus]::Running.ToString()").Single().ToString().Should().Be("Running", "scripts name the module's types");
+    }
+
+    [Fact]
     public void Every_exported_cmdlet_is_invoked_by_a_runspace_test()
     {
         var exported = _ps.Ok("Get-Command -Module SwarmPS | ForEach-Object Name").Select(o => o.ToString()).ToList();
