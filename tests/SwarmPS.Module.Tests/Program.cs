@@ -39,7 +39,7 @@ public static class Program
     {
         var before = AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetName().Name).Where(n => n is not null && n.StartsWith("SwarmPS.", StringComparison.Ordinal) && n != "SwarmPS.Module.Tests").ToList();
         Environment.SetEnvironmentVariable("SWARMPS_HOME", home);
-        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault());
+        using var runspace = RunspaceFactory.CreateRunspace(PowerShellSession.CreateSessionState());
         runspace.Open();
         using var ps = System.Management.Automation.PowerShell.Create();
         ps.Runspace = runspace;

@@ -35,8 +35,7 @@ public sealed class PowerShellSession : IDisposable
 
     public PowerShellSession(bool importModule = true)
     {
-        var iss = InitialSessionState.CreateDefault();
-        _runspace = RunspaceFactory.CreateRunspace(iss);
+        _runspace = RunspaceFactory.CreateRunspace(CreateSessionState());
         _runspace.Open();
         if (importModule)
         {
@@ -46,6 +45,15 @@ public sealed class PowerShellSession : IDisposable
     }
 
     public Runspace Runspace => _runspace;
+
+    /// <summary>The default session (every built-in command); on Windows the hosted engine would apply the
+    /// machine's execution policy to SwarmPS.psm1, so the tests bypass it as a CI pwsh does.</summary>
+    public static InitialSessionState CreateSessionState()
+    {
+        var iss = InitialSessionState.CreateDefault();
+        if (OperatingSystem.IsWindows()) iss.ExecutionPolicy = Microsoft.PowerShell.ExecutionPolicy.Bypass;
+        return iss;
+    }
 
     /// <summary>Runs <paramref name="script"/> ($args holds <paramref name="args"/>); terminating errors are captured, not thrown.</summary>
     public PsResult Run(string script, params object?[] args)

@@ -120,9 +120,9 @@ public sealed class EnvironmentCmdletTests : RunspaceTest
 
         if (!OperatingSystem.IsWindows())
         {
-            var exec = Ok("Invoke-SwarmCommand -Ticket RS-E -Command sh, -c, 'pwd; echo out; exit 3'").Single();
+            var exec = Ok("Invoke-SwarmCommand -Ticket RS-E -Command sh, -c, 'basename \"$(pwd)\"; echo out; exit 3'").Single();
             P(exec, "ExitCode").Should().Be("3");
-            P(exec, "StandardOutput").Should().Be(workspace + "\nout\n");
+            P(exec, "StandardOutput").Should().Be("RS-E\nout\n", "the command runs in the worktree and its output is captured");
         }
 
         Ok("Enter-SwarmEnvironment -Ticket RS-E");
