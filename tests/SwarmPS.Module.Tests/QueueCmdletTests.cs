@@ -46,7 +46,7 @@ public class QueueCmdletTests
     }
 
     [Fact]
-    public void Pwsh_is_this_process_when_it_is_pwsh_else_the_one_in_PSHOME()
+    public void Pwsh_is_this_process_when_it_is_pwsh_else_the_one_in_PSHOME_else_pwsh_from_PATH()
     {
         var exe = OperatingSystem.IsWindows() ? "pwsh.exe" : "pwsh";
         var self = Path.Combine(Temp.Dir(), exe);
@@ -54,7 +54,8 @@ public class QueueCmdletTests
         var psHome = Temp.Dir();
         File.WriteAllText(Path.Combine(psHome, exe), "");
         QueueSupport.PwshPath("/usr/bin/dotnet", psHome).Should().Be(Path.Combine(psHome, exe));
-        QueueSupport.PwshPath("/usr/bin/dotnet", null).Should().Be("/usr/bin/dotnet");
+        QueueSupport.PwshPath("/usr/bin/dotnet", null).Should().Be(exe, "a runspace hosted by another program starts pwsh from PATH, never the host");
+        QueueSupport.PwshPath("/usr/bin/dotnet", Temp.Dir()).Should().Be(exe);
     }
 
     [Fact]
