@@ -88,6 +88,49 @@ public sealed class AgentAndQueueCmdletTests : RunspaceTest
     }
 
     [Fact]
+    public void Start_SwarmQueue_runs_a_detached_pwsh_scheduler_that_drains_the_queue()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        // The scheduler is a detached pwsh (this test host is not pwsh): pwsh from PATH, or SWARMPS_TEST_PWSH.
+        var pwsh = Environment.GetEnvironmentVariable("SWARMPS_TEST_PWSH") is { Length: > 0 } p && File.Exists(p) ? p
+            : Environment.GetEnvironmentVariable("PATH")!.Split(Path.PathSeparator).Select(d => Path.Combine(d, "pwsh")).FirstOrDefault(File.Exists);
+        if (pwsh is null)
+        {
+            Console.Error.WriteLine("SKIPPED (no pwsh on PATH and no SWARMPS_TEST_PWSH): Start_SwarmQueue_runs_a_detached_pwsh_scheduler; Detached_queue_cmdlets_bind_and_report_state still runs");
+            return;
+        }
+        var path = Environment.GetEnvironmentVariable("PATH");
+        Environment.SetEnvironmentVariable("PATH", Path.GetDirectoryName(pwsh) + Path.PathSeparator + path);
+        try
+        {
+            // An empty queue starts nothing (a warning and the status).
+            var empty = Ps.Run("Start-SwarmQueue -MaxParallel 1").ShouldSucceed();
+            empty.Warnings.Should().Contain(w => w.Contains("no scheduler was started"));
+
+            var task = Ok("Add-SwarmTask -Title 'detached' -Prompt p -Profile command -Command sh, -c, 'echo done' -RepositoryPath $args[0]", Repo).Single();
+            var started = Ok("Start-SwarmQueue -MaxParallel 1").Single();
+            started.BaseObject.GetType().FullName.Should().Be("SwarmPS.Core.Tasks.SwarmQueueStatus");
+            // Waits for the condition "the detached scheduler finished the task" (pwsh start-up on a loaded machine: generous deadline).
+            var deadline = DateTime.UtcNow.AddMinutes(3);
+            string status;
+            do
+            {
+                status = P(Ok("Get-SwarmTask -Id $args[0]", P(task, "Id")).Single(), "Status");
+                if (status is "Succeeded" or "Failed") break;
+                Thread.Sleep(250);
+            }
+            while (DateTime.UtcNow < deadline);
+            status.Should().Be("Succeeded", "the detached scheduler (pwsh importing the module folder) ran the task");
+            P(Ok("Stop-SwarmQueue -TimeoutSeconds 60 -PassThru").Single(), "Running").Should().Be("False");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PATH", path);
+            Ps.Run("Stop-SwarmQueue -TimeoutSeconds 30");
+        }
+    }
+
+    [Fact]
     public void Workflow_queues_its_tasks_and_a_missing_file_is_WorkflowNotFound()
     {
         var path = Path.Combine(Root, "flow.yaml");
