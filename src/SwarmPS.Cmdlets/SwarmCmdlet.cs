@@ -131,17 +131,21 @@ public abstract class SwarmCmdlet : PSCmdlet, IDisposable
             }
         }, CancellationToken.None);
 
+        var drained = false;
         try
         {
             foreach (var message in queue.GetConsumingEnumerable())
                 Emit(message);
+            drained = true;
         }
         finally
         {
             if (!task.IsCompleted)
             {
-                // We left the loop early (the pipeline is stopping): cancel and let Core unwind cleanly.
-                _cancellation.Cancel();
+                // Left the loop early (the pipeline is stopping): cancel and let Core unwind cleanly.
+                // Drained: the worker closed the sink in its finally and is completing; cancelling
+                // now would turn the cmdlet's next Core call into a PipelineStoppedException.
+                if (!drained) _cancellation.Cancel();
                 try { task.Wait(); } catch (AggregateException) { }
             }
             queue.Dispose();
