@@ -126,8 +126,8 @@ public sealed class EnvironmentCmdletTests : RunspaceTest
         }
 
         Ok("Enter-SwarmEnvironment -Ticket RS-E");
-        Ok("(Get-Location).ProviderPath").Single().ToString().Should().Be(workspace, "on the worktree provider Enter moves into the worktree");
-        Ok("Pop-Location; (Get-Location).ProviderPath").Single().ToString().Should().Be(Repo);
+        Path.GetFullPath(Ok("(Get-Location).ProviderPath").Single().ToString()).Should().Be(Path.GetFullPath(workspace), "on the worktree provider Enter moves into the worktree");
+        Path.GetFullPath(Ok("Pop-Location; (Get-Location).ProviderPath").Single().ToString()).Should().Be(Path.GetFullPath(Repo));
     }
 
     [Fact]
