@@ -42,6 +42,14 @@ public sealed record CmdletModel(Type Type, string Verb, string Noun, bool Suppo
     public ParameterModel? Find(string nameOrAlias) =>
         Parameters.FirstOrDefault(p => string.Equals(p.Name, nameOrAlias, StringComparison.OrdinalIgnoreCase) || p.Aliases.Contains(nameOrAlias, StringComparer.OrdinalIgnoreCase));
 
+    /// <summary>The cmdlets of a compiled assembly as PowerShell sees them (Import-Module -Assembly in a runspace of its own).</summary>
+    public static IReadOnlyList<CmdletModel> FromAssembly(Assembly assembly)
+    {
+        using var ps = new Hosting.PowerShellSession(importModule: false);
+        var output = ps.Run("$m = Import-Module -Assembly $args[0] -PassThru -WarningAction Ignore; Get-Command -Module $m.Name -CommandType Cmdlet", assembly);
+        return FromCommands(output.Output.Select(o => (CmdletInfo)o.BaseObject));
+    }
+
     public static IReadOnlyList<CmdletModel> FromCommands(IEnumerable<CmdletInfo> commands) =>
         commands.Select(FromCommand).OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase).ToList();
 

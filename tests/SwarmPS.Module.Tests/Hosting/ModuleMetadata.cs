@@ -16,11 +16,7 @@ public static class ModuleMetadata
     });
 
     private static readonly Lazy<IReadOnlyList<CmdletModel>> Samples = new(() =>
-    {
-        using var ps = new PowerShellSession(importModule: false);
-        var output = ps.Run("$m = Import-Module -Assembly $args[0] -PassThru -WarningAction Ignore; Get-Command -Module $m.Name -CommandType Cmdlet", typeof(Samples.BadVerbCmdlet).Assembly);
-        return CmdletModel.FromCommands(output.Output.Select(o => (CmdletInfo)o.BaseObject).Where(c => c.ImplementingType.Namespace == typeof(Samples.BadVerbCmdlet).Namespace));
-    });
+        CmdletModel.FromAssembly(typeof(Samples.BadVerbCmdlet).Assembly).Where(c => c.Type.Namespace == typeof(Samples.BadVerbCmdlet).Namespace).ToList());
 
     public static IReadOnlyList<CmdletModel> Cmdlets => Module.Value;
 
