@@ -93,6 +93,24 @@ public sealed class EnvironmentCmdletTests : RunspaceTest
     }
 
     [Fact]
+    public void A_script_goes_on_after_each_cmdlet_call()
+    {
+        // Defect 3: a cmdlet's worker closed its output before its task completed; the cmdlet then
+        // cancelled itself and its next Core call ended the whole script silently (no error, no output).
+        Ok("New-SwarmEnvironment -Ticket RS-S -RepositoryPath $args[0]", Repo);
+        Ok("New-SwarmEnvironment -Ticket RS-T -RepositoryPath $args[0]", Repo);
+        var output = Ok("""
+            foreach ($i in 1..25) {
+                Checkpoint-SwarmEnvironment -Ticket RS-S, RS-T -Name "n$i" -Force | Out-Null
+                Get-SwarmEnvironment -Ticket RS-S, RS-T | Checkpoint-SwarmEnvironment -Name "p$i" -Force | Out-Null
+                "after $i"
+            }
+            """).Select(o => o.ToString()).ToList();
+        output.Should().Equal(Enumerable.Range(1, 25).Select(i => $"after {i}"));
+        Ok("Get-SwarmCheckpoint -Ticket RS-S").Should().HaveCount(50);
+    }
+
+    [Fact]
     public void Diff_and_Merge_bring_the_work_into_the_repository()
     {
         var workspace = P(Ok("New-SwarmEnvironment -Ticket RS-M -RepositoryPath $args[0]", Repo).Single(), "WorkspacePath");
