@@ -68,6 +68,10 @@ public sealed record CmdletModel(Type Type, string Verb, string Noun, bool Suppo
             var sets = p.ParameterSets.Select(kv => new ParameterSetInfo(kv.Key, kv.Value.IsMandatory,
                 kv.Value.Position >= 0 ? kv.Value.Position : null, kv.Value.ValueFromPipeline, kv.Value.ValueFromPipelineByPropertyName)).ToList();
             var attributes = type.GetProperty(p.Name, BindingFlags.Public | BindingFlags.Instance)?.GetCustomAttributes(inherit: true) ?? Array.Empty<object>();
+            // [Parameter(DontShow = true)] in every set: plumbing (e.g. a piped InputObject), hidden from
+            // Get-Command's syntax and from Get-Help, so neither help nor scripts may name it.
+            var declared = attributes.OfType<ParameterAttribute>().ToList();
+            if (declared.Count > 0 && declared.All(a => a.DontShow)) continue;
             var wildcards = attributes.OfType<SupportsWildcardsAttribute>().Any();
             var completer = attributes.OfType<ArgumentCompleterAttribute>().FirstOrDefault()?.Type;
             parameters.Add(new ParameterModel(p.Name, p.ParameterType, p.Aliases.ToList(), sets, wildcards, completer));
