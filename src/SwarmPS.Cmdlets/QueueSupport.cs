@@ -92,12 +92,16 @@ internal static class QueueSupport
         return File.Exists(psd1) ? psd1 : null;
     }
 
-    /// <summary>The pwsh executable: this process when it is pwsh, otherwise the one in $PSHOME.</summary>
+    /// <summary>
+    /// The pwsh executable: this process when it is pwsh, otherwise the one in $PSHOME, otherwise pwsh
+    /// from PATH. Never another host's executable (a runspace hosted by dotnet or an IDE would get
+    /// pwsh's command line).
+    /// </summary>
     public static string PwshPath(string? processPath, string? psHome)
     {
         var exe = OperatingSystem.IsWindows() ? "pwsh.exe" : "pwsh";
         if (processPath is not null && string.Equals(Path.GetFileName(processPath), exe, StringComparison.OrdinalIgnoreCase)) return processPath;
         if (psHome is not null && File.Exists(Path.Combine(psHome, exe))) return Path.Combine(psHome, exe);
-        return processPath ?? exe;
+        return exe;
     }
 }

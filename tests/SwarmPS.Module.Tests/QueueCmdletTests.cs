@@ -10,8 +10,9 @@ using Xunit;
 namespace SwarmPS.Module.Tests;
 
 /// <summary>
-/// The plain-.NET parts of the queue cmdlets (pwsh cannot run here): the detached scheduler's command
-/// line, the task id completer against a real registry, TaskSpec copies, and the vault secret source.
+/// Plain-.NET helpers of the queue cmdlets, unit-tested directly (the cmdlets themselves run in the
+/// runspace tests): the detached scheduler's command line (parsed by PowerShell's own parser), the pwsh
+/// path, the task id completer against a real registry, TaskSpec copies, and the vault secret source.
 /// </summary>
 public class QueueCmdletTests
 {
@@ -45,7 +46,7 @@ public class QueueCmdletTests
     }
 
     [Fact]
-    public void Pwsh_is_this_process_when_it_is_pwsh_else_the_one_in_PSHOME()
+    public void Pwsh_is_this_process_when_it_is_pwsh_else_the_one_in_PSHOME_else_pwsh_from_PATH()
     {
         var exe = OperatingSystem.IsWindows() ? "pwsh.exe" : "pwsh";
         var self = Path.Combine(Temp.Dir(), exe);
@@ -53,7 +54,8 @@ public class QueueCmdletTests
         var psHome = Temp.Dir();
         File.WriteAllText(Path.Combine(psHome, exe), "");
         QueueSupport.PwshPath("/usr/bin/dotnet", psHome).Should().Be(Path.Combine(psHome, exe));
-        QueueSupport.PwshPath("/usr/bin/dotnet", null).Should().Be("/usr/bin/dotnet");
+        QueueSupport.PwshPath("/usr/bin/dotnet", null).Should().Be(exe, "a runspace hosted by another program starts pwsh from PATH, never the host");
+        QueueSupport.PwshPath("/usr/bin/dotnet", Temp.Dir()).Should().Be(exe);
     }
 
     [Fact]
@@ -120,10 +122,11 @@ public class QueueCmdletTests
     public void Vault_secrets_are_read_as_text_from_strings_secure_strings_and_outputs()
     {
         SecretManagementSource.AsText("k").Should().Be("k");
-        // PSObject unwrapping is not testable here: the PowerShellStandard stub's PSObject keeps no base object.
+        SecretManagementSource.AsText(new PSObject("wrapped")).Should().Be("wrapped", "Get-Secret output arrives wrapped in a PSObject");
         var secure = new System.Security.SecureString();
         foreach (var c in "sec") secure.AppendChar(c);
         SecretManagementSource.AsText(secure).Should().Be("sec");
+        SecretManagementSource.AsText(new PSObject(secure)).Should().Be("sec");
         SecretManagementSource.AsText(new List<object> { "first", "second" }).Should().Be("first");
         SecretManagementSource.AsText(new System.Collections.Hashtable { ["k"] = "v" }).Should().BeNull();
         SecretManagementSource.AsText(null).Should().BeNull();

@@ -12,9 +12,9 @@ public sealed record ParameterModel(string Name, Type Type, IReadOnlyList<string
 }
 
 /// <summary>
-/// What PowerShell would see of a compiled cmdlet. Read from attribute METADATA
-/// (<see cref="CustomAttributeData"/>), never from attribute instances: the PowerShellStandard
-/// stub's attribute classes keep no values at run time.
+/// A compiled cmdlet as PowerShell itself sees it: built from the real <see cref="CmdletInfo"/> that
+/// <c>Get-Command</c> returns in a runspace (<see cref="CommandMetadata"/> for ShouldProcess,
+/// ConfirmImpact and the declared parameters, <see cref="ParameterMetadata"/> for sets and aliases).
 /// </summary>
 public sealed record CmdletModel(Type Type, string Verb, string Noun, bool SupportsShouldProcess, string? ConfirmImpact, string? DefaultParameterSetName,
     IReadOnlyList<Type> OutputTypes, IReadOnlyList<ParameterModel> Parameters)
@@ -42,56 +42,42 @@ public sealed record CmdletModel(Type Type, string Verb, string Noun, bool Suppo
     public ParameterModel? Find(string nameOrAlias) =>
         Parameters.FirstOrDefault(p => string.Equals(p.Name, nameOrAlias, StringComparison.OrdinalIgnoreCase) || p.Aliases.Contains(nameOrAlias, StringComparer.OrdinalIgnoreCase));
 
-    public static IReadOnlyList<CmdletModel> FromAssembly(Assembly assembly) => FromTypes(assembly.GetTypes());
-
-    public static IReadOnlyList<CmdletModel> FromTypes(IEnumerable<Type> types) =>
-        types.Where(t => t is { IsClass: true, IsAbstract: false } && t.CustomAttributes.Any(a => a.AttributeType == typeof(CmdletAttribute)))
-            .Select(FromType).OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase).ToList();
-
-    public static CmdletModel FromType(Type type)
+    /// <summary>The cmdlets of a compiled assembly as PowerShell sees them (Import-Module -Assembly in a runspace of its own).</summary>
+    public static IReadOnlyList<CmdletModel> FromAssembly(Assembly assembly)
     {
-        var cmdlet = type.CustomAttributes.Single(a => a.AttributeType == typeof(CmdletAttribute));
-        var verb = (string)cmdlet.ConstructorArguments[0].Value!;
-        var noun = (string)cmdlet.ConstructorArguments[1].Value!;
-        var supports = Named(cmdlet, nameof(CmdletAttribute.SupportsShouldProcess)) is true;
-        var impact = Named(cmdlet, nameof(CmdletAttribute.ConfirmImpact)) is { } ci ? Enum.GetName(typeof(ConfirmImpact), ci) : null;
-        var defaultSet = Named(cmdlet, nameof(CmdletAttribute.DefaultParameterSetName)) as string;
-
-        var outputs = type.CustomAttributes.Where(a => a.AttributeType == typeof(OutputTypeAttribute))
-            .SelectMany(a => a.ConstructorArguments)
-            .SelectMany(arg => arg.Value is IEnumerable<CustomAttributeTypedArgument> many ? many.Select(m => m.Value) : new[] { arg.Value })
-            .OfType<Type>().ToList();
-
-        var parameters = new List<ParameterModel>();
-        foreach (var prop in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
-        {
-            var sets = prop.CustomAttributes.Where(a => a.AttributeType == typeof(ParameterAttribute)).Select(a =>
-            {
-                int? position = Named(a, nameof(ParameterAttribute.Position)) is int p && p >= 0 ? p : null;
-                return new ParameterSetInfo(
-                    Named(a, nameof(ParameterAttribute.ParameterSetName)) as string ?? AllParameterSets,
-                    Named(a, nameof(ParameterAttribute.Mandatory)) is true,
-                    position,
-                    Named(a, nameof(ParameterAttribute.ValueFromPipeline)) is true,
-                    Named(a, nameof(ParameterAttribute.ValueFromPipelineByPropertyName)) is true);
-            }).ToList();
-            if (sets.Count == 0) continue;
-            var aliases = prop.CustomAttributes.Where(a => a.AttributeType == typeof(AliasAttribute))
-                .SelectMany(a => a.ConstructorArguments)
-                .SelectMany(arg => arg.Value is IEnumerable<CustomAttributeTypedArgument> many ? many.Select(m => m.Value) : new[] { arg.Value })
-                .OfType<string>().ToList();
-            var wildcards = prop.CustomAttributes.Any(a => a.AttributeType == typeof(SupportsWildcardsAttribute));
-            var completer = prop.CustomAttributes.FirstOrDefault(a => a.AttributeType == typeof(ArgumentCompleterAttribute))?.ConstructorArguments.FirstOrDefault().Value as Type;
-            parameters.Add(new ParameterModel(prop.Name, prop.PropertyType, aliases, sets, wildcards, completer));
-        }
-        return new CmdletModel(type, verb, noun, supports, impact, defaultSet, outputs, parameters);
+        using var ps = new Hosting.PowerShellSession(importModule: false);
+        var output = ps.Run("$m = Import-Module -Assembly $args[0] -PassThru -WarningAction Ignore; Get-Command -Module $m.Name -CommandType Cmdlet", assembly);
+        return FromCommands(output.Output.Select(o => (CmdletInfo)o.BaseObject));
     }
 
-    private static object? Named(CustomAttributeData a, string name)
+    public static IReadOnlyList<CmdletModel> FromCommands(IEnumerable<CmdletInfo> commands) =>
+        commands.Select(FromCommand).OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase).ToList();
+
+    public static CmdletModel FromCommand(CmdletInfo info)
     {
-        foreach (var n in a.NamedArguments)
-            if (n.MemberName == name) return n.TypedValue.Value;
-        return null;
+        var metadata = new CommandMetadata(info);
+        var type = info.ImplementingType;
+        var outputs = info.OutputType.Select(t => t.Type).Where(t => t is not null).ToList();
+        var parameters = new List<ParameterModel>();
+        // Declaration order (CommandMetadata's dictionary is keyed by name only).
+        var order = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(p => p.Name).ToList();
+        foreach (var p in metadata.Parameters.Values.OrderBy(p => order.IndexOf(p.Name) is var i && i < 0 ? int.MaxValue : i))
+        {
+            // PowerShell itself refuses a cmdlet that declares a common parameter again (MetadataException).
+            if (CommonParameters.Contains(p.Name, StringComparer.OrdinalIgnoreCase)) continue;
+            var sets = p.ParameterSets.Select(kv => new ParameterSetInfo(kv.Key, kv.Value.IsMandatory,
+                kv.Value.Position >= 0 ? kv.Value.Position : null, kv.Value.ValueFromPipeline, kv.Value.ValueFromPipelineByPropertyName)).ToList();
+            var attributes = type.GetProperty(p.Name, BindingFlags.Public | BindingFlags.Instance)?.GetCustomAttributes(inherit: true) ?? Array.Empty<object>();
+            // [Parameter(DontShow = true)] in every set: plumbing (e.g. a piped InputObject), hidden from
+            // Get-Command's syntax and from Get-Help, so neither help nor scripts may name it.
+            var declared = attributes.OfType<ParameterAttribute>().ToList();
+            if (declared.Count > 0 && declared.All(a => a.DontShow)) continue;
+            var wildcards = attributes.OfType<SupportsWildcardsAttribute>().Any();
+            var completer = attributes.OfType<ArgumentCompleterAttribute>().FirstOrDefault()?.Type;
+            parameters.Add(new ParameterModel(p.Name, p.ParameterType, p.Aliases.ToList(), sets, wildcards, completer));
+        }
+        var defaultSet = string.IsNullOrEmpty(metadata.DefaultParameterSetName) || metadata.DefaultParameterSetName == AllParameterSets ? null : metadata.DefaultParameterSetName;
+        return new CmdletModel(type, info.Verb, info.Noun, metadata.SupportsShouldProcess, metadata.ConfirmImpact.ToString(), defaultSet, outputs, parameters);
     }
 
     /// <summary>Common parameters every cmdlet gets from PowerShell; a cmdlet must not declare them.</summary>

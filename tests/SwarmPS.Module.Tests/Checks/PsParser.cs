@@ -1,109 +1,71 @@
-using System.Diagnostics;
+using System.Collections;
+using System.Management.Automation.Language;
 using System.Text.Json;
 
 namespace SwarmPS.Module.Tests.Checks;
 
 public sealed record ParseError(int Line, int Column, string Text);
-public sealed record CommandUse(string Name, int Line, IReadOnlyList<string> Parameters);
-public sealed record ParsedFile(string File, IReadOnlyList<ParseError> Errors, IReadOnlyList<CommandUse> Commands);
+public sealed record CommandUse(string Name, int Line, IReadOnlyList<string> Parameters, CommandAst? Ast = null);
+public sealed record ParsedFile(string File, IReadOnlyList<ParseError> Errors, IReadOnlyList<CommandUse> Commands, Ast? Ast = null);
 
 /// <summary>
-/// The PowerShell parser for the static checks: tree-sitter-powershell through node
-/// (tests/tools/psparse). If its node_modules are missing it runs <c>npm ci</c> there once, so a
-/// fresh clone works with plain <c>dotnet test</c>; CI runs <c>npm ci --prefix tests/tools/psparse</c> first.
+/// PowerShell's own parser (<see cref="Parser"/>, System.Management.Automation 7.6 from the test-only
+/// SDK): parse errors, and every command call with the parameters named in it.
 /// </summary>
 public static class PsParser
 {
-    private static readonly object Gate = new();
-    private static bool _installed;
-
-    public static string ToolDir => Repo.Path_("tests", "tools", "psparse");
-
-    public static IReadOnlyList<ParsedFile> Parse(IEnumerable<string> files) => ParseFiles("commands", files.ToList());
+    public static IReadOnlyList<ParsedFile> Parse(IEnumerable<string> files) =>
+        files.Select(f =>
+        {
+            var ast = Parser.ParseFile(f, out _, out var errors);
+            return From(f, ast, errors);
+        }).ToList();
 
     public static ParsedFile ParseText(string source, string label = "<text>")
     {
-        var dir = Path.Combine(Path.GetTempPath(), "swarmps-psparse");
-        Directory.CreateDirectory(dir);
-        var file = Path.Combine(dir, Guid.NewGuid().ToString("n") + ".ps1");
-        File.WriteAllText(file, source);
-        try
-        {
-            var parsed = Parse(new[] { file }).Single();
-            return parsed with { File = label };
-        }
-        finally
-        {
-            File.Delete(file);
-        }
+        var ast = Parser.ParseInput(source, out _, out var errors);
+        return From(label, ast, errors);
     }
 
-    /// <summary>Reads a .psd1 as data (the hashtable as JSON).</summary>
+    private static ParsedFile From(string file, ScriptBlockAst ast, System.Management.Automation.Language.ParseError[] errors) => new(
+        file,
+        errors.Select(e => new ParseError(e.Extent.StartLineNumber, e.Extent.StartColumnNumber, e.Message)).ToList(),
+        ast.FindAll(a => a is CommandAst, searchNestedScriptBlocks: true).Cast<CommandAst>()
+            .Where(c => c.GetCommandName() is not null)
+            .Select(c => new CommandUse(c.GetCommandName(), c.Extent.StartLineNumber,
+                c.CommandElements.OfType<CommandParameterAst>().Select(p => "-" + p.ParameterName).ToList(), c))
+            .ToList(),
+        ast);
+
+    /// <summary>
+    /// Reads a .psd1 as data, the way Import-PowerShellDataFile does (the top-level hashtable through
+    /// <see cref="Ast.SafeGetValue()"/>: constants only), returned as JSON.
+    /// </summary>
     public static JsonElement ReadData(string psd1)
     {
-        var json = Node("data", new[] { psd1 });
-        return JsonDocument.Parse(json).RootElement.Clone();
-    }
-
-    private static IReadOnlyList<ParsedFile> ParseFiles(string mode, IReadOnlyList<string> files)
-    {
-        var result = new List<ParsedFile>();
-        // Keep command lines short: batches of 100 files.
-        for (var i = 0; i < files.Count; i += 100)
+        var ast = Parser.ParseFile(psd1, out _, out var errors);
+        if (errors.Length > 0) throw new InvalidOperationException($"{psd1}:{errors[0].Extent.StartLineNumber}: {errors[0].Message}");
+        if (ast.Find(a => a is HashtableAst, searchNestedScriptBlocks: false) is not HashtableAst table)
+            throw new InvalidOperationException($"{psd1} holds no hashtable");
+        object? value;
+        try
         {
-            var json = Node(mode, files.Skip(i).Take(100).ToList());
-            using var doc = JsonDocument.Parse(json);
-            foreach (var f in doc.RootElement.EnumerateArray())
-            {
-                var errors = f.GetProperty("errors").EnumerateArray().Select(e => new ParseError(e.GetProperty("line").GetInt32(), e.GetProperty("column").GetInt32(), e.GetProperty("text").GetString()!)).ToList();
-                var commands = f.TryGetProperty("commands", out var cs)
-                    ? cs.EnumerateArray().Select(c => new CommandUse(c.GetProperty("name").GetString()!, c.GetProperty("line").GetInt32(),
-                        c.GetProperty("parameters").EnumerateArray().Select(p => p.GetString()!).ToList())).ToList()
-                    : new List<CommandUse>();
-                result.Add(new ParsedFile(f.GetProperty("file").GetString()!, errors, commands));
-            }
+            value = table.SafeGetValue();
         }
-        return result;
-    }
-
-    private static string Node(string mode, IReadOnlyList<string> args)
-    {
-        EnsureInstalled();
-        var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add("--no-deprecation");
-        psi.ArgumentList.Add(Path.Combine(ToolDir, "psparse.mjs"));
-        psi.ArgumentList.Add(mode);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        var (code, stdout, stderr) = Run(psi);
-        if (code != 0) throw new InvalidOperationException($"psparse {mode} failed (exit {code}): {stderr}");
-        return stdout;
-    }
-
-    private static void EnsureInstalled()
-    {
-        lock (Gate)
+        catch (InvalidOperationException ex)
         {
-            if (_installed) return;
-            var marker = Path.Combine(ToolDir, "node_modules", "tree-sitter-powershell", "package.json");
-            if (!File.Exists(marker))
-            {
-                var npm = OperatingSystem.IsWindows() ? "npm.cmd" : "npm";
-                var psi = new ProcessStartInfo(npm) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-                foreach (var a in new[] { "ci", "--no-audit", "--no-fund", "--prefix", ToolDir }) psi.ArgumentList.Add(a);
-                var (code, _, stderr) = Run(psi);
-                if (code != 0 || !File.Exists(marker))
-                    throw new InvalidOperationException($"The PowerShell parser is not installed and `npm ci --prefix tests/tools/psparse` failed (exit {code}): {stderr}");
-            }
-            _installed = true;
+            throw new InvalidOperationException($"{psd1}: {ex.Message}", ex);
         }
+        return JsonSerializer.SerializeToElement(Plain(value));
     }
 
-    private static (int Code, string Stdout, string Stderr) Run(ProcessStartInfo psi)
+    private static object? Plain(object? v) => v switch
     {
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("Could not start " + psi.FileName);
-        var stderrTask = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout, stderrTask.Result);
-    }
+        null => null,
+        string s => s,
+        IDictionary d => d.Keys.Cast<object>().ToDictionary(k => k.ToString()!, k => Plain(d[k]), StringComparer.OrdinalIgnoreCase),
+        IEnumerable e => e.Cast<object?>().Select(Plain).ToList(),
+        System.Management.Automation.PSObject p => Plain(p.BaseObject),
+        _ => v,
+    };
 }

@@ -1,7 +1,8 @@
 using System.Management.Automation;
 
-// Deliberately broken cmdlets: the negative tests feed them to CmdletRules to prove each rule fires.
-// They live in the test assembly only; the real checks read SwarmPS.dll.
+// Deliberately broken cmdlets: the negative tests import them into a runspace of their own
+// (Import-Module -Assembly) and feed the real metadata to CmdletRules to prove each rule fires.
+// (A cmdlet that declares a common parameter again never gets that far: PowerShell refuses it.)
 namespace SwarmPS.Module.Tests.Samples;
 
 /// <summary>Unapproved verb, no [OutputType], class name not Verb+Noun+Command, noun without the prefix.</summary>
@@ -10,7 +11,7 @@ public sealed class BadVerbCmdlet : PSCmdlet
 {
 }
 
-/// <summary>Changes state without ShouldProcess; redefines -Verbose; bool instead of switch; Ticket not by property name.</summary>
+/// <summary>Changes state without ShouldProcess; bool instead of switch; Ticket not by property name.</summary>
 [Cmdlet(VerbsLifecycle.Stop, "SwarmThing")]
 [OutputType(typeof(string))]
 public sealed class StopSwarmThingCommand : PSCmdlet
@@ -19,10 +20,6 @@ public sealed class StopSwarmThingCommand : PSCmdlet
     public string Ticket { get; set; } = "";
 
     [Parameter]
-    public SwitchParameter Verbose { get; set; }
-
-    [Parameter]
-    [Alias("ea")]
     public bool Force { get; set; }
 }
 
