@@ -37,7 +37,6 @@ Set-StrictMode -Version Latest
 
 $ModuleDir = Join-Path $OutputPath 'SwarmPS'
 $PlatyPSVersion = '0.14.2'
-$PesterMinimumVersion = '5.5.0'
 
 function Invoke-Native {
     # Arguments go in one array, so native options such as -c are never taken for PowerShell parameters.
@@ -75,6 +74,13 @@ function Invoke-BuildTask {
 }
 
 function Invoke-DocsTask {
+    # >>> TEMPORARY (pester helper): skip help when platyPS is absent, until the "help" helper's own
+    # MAML generator replaces platyPS. Drop this hunk at merge.
+    if (-not (Get-Module -ListAvailable -Name platyPS | Where-Object Version -EQ ([version] $PlatyPSVersion))) {
+        Write-Warning "platyPS $PlatyPSVersion is not installed: the module is built WITHOUT MAML help."
+        return
+    }
+    # <<< TEMPORARY
     Install-RequiredModule -Name platyPS -RequiredVersion $PlatyPSVersion
     $helpOut = Join-Path $ModuleDir 'en-US'
     New-Item -ItemType Directory -Path $helpOut -Force | Out-Null
@@ -90,18 +96,14 @@ function Invoke-TestTask {
     }
     if ($TestScope -in 'All', 'Pester') {
         if (-not (Test-Path -LiteralPath (Join-Path $ModuleDir 'SwarmPS.psd1'))) { Invoke-BuildTask }
-        Install-RequiredModule -Name Pester -MinimumVersion $PesterMinimumVersion
-        $config = New-PesterConfiguration
-        $config.Run.Path = Join-Path $PSScriptRoot 'tests/pester'
-        $config.Run.PassThru = $true
-        $config.Output.Verbosity = 'Detailed'
-        $config.TestResult.Enabled = $true
-        $config.TestResult.OutputFormat = 'NUnitXml'
-        $config.TestResult.OutputPath = Join-Path $OutputPath "pester-$($PSVersionTable.PSVersion)-$([System.Environment]::OSVersion.Platform).xml"
-        # The tests import this build (the helpers read SWARMPS_TEST_MODULE).
-        $env:SWARMPS_TEST_MODULE = Join-Path $ModuleDir 'SwarmPS.psd1'
-        $result = Invoke-Pester -Configuration $config
-        if ($result.FailedCount -gt 0 -or $result.Result -ne 'Passed') { throw "Pester: $($result.FailedCount) failed, $($result.PassedCount) passed" }
+        # A fresh pwsh (this one, by path): this script's StrictMode and preferences must not reach the
+        # tests. The runner finds Pester 5.9.1 (build/install-tools.sh installs it from NuGet), writes
+        # NUnit XML to $OutputPath, prints every skip with its reason and fails on any failure.
+        $pwsh = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
+        Invoke-Native -FilePath $pwsh -ArgumentList @(
+            '-NoLogo', '-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'tests/pester/Invoke-PesterSuite.ps1'),
+            '-ModulePath', (Join-Path $ModuleDir 'SwarmPS.psd1'),
+            '-ResultPath', (Join-Path $OutputPath "pester-$($PSVersionTable.PSVersion)-$([System.Environment]::OSVersion.Platform).xml"))
     }
 }
 

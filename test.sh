@@ -1,13 +1,54 @@
 #!/usr/bin/env bash
-# Runs every test: xunit (Core, CLI, static module verification). Pester runs in GitHub Actions
-# (pwsh is not available on every machine); see .github/workflows/ci.yml.
+# Runs every test: xunit (dotnet test SwarmPS.slnx; extra arguments go to dotnet test, e.g.
+# --filter "FullyQualifiedName~NamesTests"), then the whole Pester suite (tests/pester) in real
+# PowerShell against the module that `pwsh ./build.ps1 -Task Build` assembles in output/SwarmPS.
+# pwsh and Pester come from NuGet through build/install-tools.sh (pinned versions, cached).
+#   SWARMPS_TEST_SCOPE=all (default) | xunit | pester   runs one part only
+#   SWARMPS_PWSH_VERSION / SWARMPS_PESTER_VERSION      other pinned versions (see install-tools.sh)
+# Ends with the one line CI reads, xunit's and Pester's counts added: "N passed, N failed, N skipped".
+# Exits non-zero when either part fails.
 set -uo pipefail
 cd "$(dirname "$0")"
+scope="${SWARMPS_TEST_SCOPE:-all}"
+case "$scope" in all|xunit|pester) ;; *) echo "SWARMPS_TEST_SCOPE must be all, xunit or pester" >&2; exit 2 ;; esac
 log=$(mktemp)
-dotnet test SwarmPS.slnx -c Release "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-# One closing line that CI reads: "N passed, N failed, N skipped".
-awk '/^(Passed!|Failed!) +- /{ for(i=1;i<=NF;i++){ v=$(i+1); gsub(",","",v); if($i=="Failed:")f+=v; if($i=="Passed:")p+=v; if($i=="Skipped:")s+=v } }
-     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
-rm -f "$log"
-exit "$status"
+trap 'rm -f "$log"' EXIT
+
+xunit_status=0
+if [ "$scope" != pester ]; then
+  dotnet test SwarmPS.slnx -c Release "$@" 2>&1 | tee -a "$log"
+  xunit_status=${PIPESTATUS[0]}
+fi
+
+run_pester() {
+  local tools pwsh pester
+  tools=$(bash build/install-tools.sh) || { echo "Pester: installing pwsh and Pester failed"; return 1; }
+  pwsh=$(sed -n 's/^PWSH=//p' <<<"$tools")
+  pester=$(sed -n 's/^PESTER=//p' <<<"$tools")
+  # Child processes the tests start by name (pwsh) get the pinned one.
+  PATH="$(dirname "$pwsh"):$PATH"
+  export PATH
+  "$pwsh" -NoLogo -NoProfile -NonInteractive -File ./build.ps1 -Task Build || { echo "Pester: build.ps1 -Task Build failed"; return 1; }
+  # A separate process: build.ps1's StrictMode and preferences must not reach the tests.
+  "$pwsh" -NoLogo -NoProfile -NonInteractive -File ./tests/pester/Invoke-PesterSuite.ps1 \
+    -ModulePath ./output/SwarmPS/SwarmPS.psd1 -PesterPath "$pester"
+}
+
+pester_status=0
+if [ "$scope" != xunit ]; then
+  start=$SECONDS
+  run_pester 2>&1 | tee -a "$log"
+  pester_status=${PIPESTATUS[0]}
+  echo "Pester part (install, build, tests) took $((SECONDS - start)) s"
+  # A run that died before its summary line still counts as a failure in the closing line.
+  if [ "$pester_status" -ne 0 ] && ! sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -q '^Pester: [0-9]* passed'; then
+    echo "Pester: 0 passed, 1 failed, 0 skipped" >>"$log"
+  fi
+fi
+
+# One closing line that CI reads: "N passed, N failed, N skipped" (xunit and Pester added up).
+sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+  /^(Passed!|Failed!) +- / { for(i=1;i<=NF;i++){ v=$(i+1); gsub(",","",v); if($i=="Failed:")f+=v; if($i=="Passed:")p+=v; if($i=="Skipped:")s+=v } }
+  /^Pester: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped/ { p+=$2; f+=$4; s+=$6 }
+  END { printf "%d passed, %d failed, %d skipped\n", p, f, s }'
+[ "$xunit_status" -eq 0 ] && [ "$pester_status" -eq 0 ]

@@ -63,7 +63,7 @@ Describe 'Get-SwarmEvent' {
     }
 
     It 'formats as a table and as a list' {
-        Get-SwarmEvent -Kind task | Format-Table | Out-String | Should -Match 'Queued -> Cancelled'
-        Get-SwarmEvent -Kind task | Select-Object -First 1 | Format-List | Out-String | Should -Match 'Subject'
+        Get-SwarmEvent -Kind task | Format-Table | Out-String -Width 120 | Should -Match 'Queued -> Cancelled'
+        Get-SwarmEvent -Kind task | Select-Object -First 1 | Format-List | Out-String -Width 120 | Should -Match 'Subject'
     }
 }

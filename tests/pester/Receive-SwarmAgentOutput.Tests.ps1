@@ -1,8 +1,3 @@
-BeforeDiscovery {
-    # -Skip is evaluated at discovery, before BeforeAll runs, so decide here.
-    $script:HasSh = (-not $IsWindows) -and (Test-Path -LiteralPath '/bin/sh')
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     . (Join-Path $PSScriptRoot 'AgentTestHelpers.ps1')
@@ -68,7 +63,8 @@ Describe 'Receive-SwarmAgentOutput' {
         }
     }
 
-    It 'parses the claude stream-json messages' -Skip:(-not $script:HasSh) {
+    It 'parses the claude stream-json messages' {
+        Skip-TestWithoutSh
         # Skipped on Windows: the fake claude is an sh script.
         $agent = Start-SwarmAgent -Ticket 'RECV-1' -Profile claude -Prompt 'x' | Wait-SwarmAgent -Timeout 120
         $out = Receive-SwarmAgentOutput -Id $agent.Id
@@ -78,8 +74,8 @@ Describe 'Receive-SwarmAgentOutput' {
     }
 
     It 'formats as a table and as a list' {
-        Receive-SwarmAgentOutput -Id $script:Done.Id | Format-Table | Out-String | Should -Match 'line-1'
-        Receive-SwarmAgentOutput -Id $script:Done.Id -Tail 1 | Format-List | Out-String | Should -Match 'AgentId'
+        Receive-SwarmAgentOutput -Id $script:Done.Id | Format-Table | Out-String -Width 120 | Should -Match 'line-1'
+        Receive-SwarmAgentOutput -Id $script:Done.Id -Tail 1 | Format-List | Out-String -Width 120 | Should -Match 'AgentId'
     }
 
     It 'writes AgentNotFound for an unknown id' {
