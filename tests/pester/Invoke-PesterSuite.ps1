@@ -52,7 +52,8 @@ New-Item -ItemType Directory -Path $resultDir -Force | Out-Null
 
 Write-Host "Pester $((Get-Module Pester).Version) on PowerShell $($PSVersionTable.PSVersion) against $env:SWARMPS_TEST_MODULE"
 $config = New-PesterConfiguration
-$config.Run.Path = $Path
+# pwsh -File passes 'a,b' as one string: split it.
+$config.Run.Path = @($Path | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
 $config.Run.PassThru = $true
 $config.Output.Verbosity = $Verbosity
 $config.TestResult.Enabled = $true
@@ -60,6 +61,7 @@ $config.TestResult.OutputFormat = 'NUnitXml'
 $config.TestResult.OutputPath = $ResultPath
 $watch = [System.Diagnostics.Stopwatch]::StartNew()
 $result = Invoke-Pester -Configuration $config
+if (-not $result) { Write-Host 'Pester: 0 passed, 1 failed, 0 skipped (Invoke-Pester returned no result)'; exit 1 }
 $watch.Stop()
 
 $failed = $result.FailedCount

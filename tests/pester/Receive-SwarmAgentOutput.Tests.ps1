@@ -53,9 +53,9 @@ Describe 'Receive-SwarmAgentOutput' {
     It 'stops following when the pipeline needs no more' {
         $sleeper = Start-SwarmAgent -Ticket 'RECV-1' -Profile command -Command (Get-FakeCommand -Mode sleep) -Prompt 'x'
         try {
-            $watch = [System.Diagnostics.Stopwatch]::StartNew()
             $first = Receive-SwarmAgentOutput -Id $sleeper.Id -Follow | Select-Object -First 1
-            $watch.Elapsed.TotalSeconds | Should -BeLessThan 50 -Because 'the follow stops with the pipeline, not when the 60 s agent ends'
+            # The agent runs until stopped, so returning at all shows the follow ended with the pipeline.
+            "$((Get-SwarmAgent -Id $sleeper.Id).Status)" | Should -BeIn @('Starting', 'Running') -Because 'the follow stops with the pipeline, not when the agent ends'
             $first.Text | Should -BeLike 'received*'
         }
         finally {
