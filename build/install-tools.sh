@@ -15,7 +15,7 @@ set -euo pipefail
 
 pwsh_version="${SWARMPS_PWSH_VERSION:-7.6.10}"
 pester_version="${SWARMPS_PESTER_VERSION:-5.9.1}"
-root="${SWARMPS_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/swarmps-tools}"
+root="${SWARMPS_TOOLS_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/swarmps-tools}"
 quiet=false
 [ "${1:-}" = "--quiet" ] && quiet=true
 say() { $quiet || echo "install-tools: $*" >&2; }

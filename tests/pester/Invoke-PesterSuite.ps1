@@ -14,7 +14,9 @@
     The Pester module folder (Pester.psd1); default: SWARMPS_PESTER_MODULE, else the Pester 5.9.1 on
     PSModulePath, else the cache of build/install-tools.sh.
 .PARAMETER Path
-    Test files or folders to run (default: the whole suite).
+    Test files or folders to run (default: the whole suite); comma-separated under pwsh -File.
+.PARAMETER FailOnSkip
+    Count every skip as a failure (the self-hosted Hyper-V and Tart runners must run their tests).
 #>
 [CmdletBinding()]
 param(
@@ -23,7 +25,8 @@ param(
     [string[]] $Path = @($PSScriptRoot),
     [string] $ResultPath = (Join-Path $PSScriptRoot "../../output/pester-$($PSVersionTable.PSVersion)-$([System.Environment]::OSVersion.Platform).xml"),
     [ValidateSet('None', 'Normal', 'Detailed', 'Diagnostic')]
-    [string] $Verbosity = 'Detailed'
+    [string] $Verbosity = 'Detailed',
+    [switch] $FailOnSkip
 )
 $ErrorActionPreference = 'Stop'
 $pesterVersion = [version] '5.9.1'
@@ -72,6 +75,10 @@ foreach ($t in $result.Skipped) {
     if ([string]::IsNullOrWhiteSpace($reason)) {
         # A bare -Skip (or a skipped Describe/Context) says nothing about why: not allowed.
         $problems.Add("SKIPPED WITHOUT A REASON (use Set-ItResult -Skipped -Because): $name")
+        $failed++
+    }
+    elseif ($FailOnSkip) {
+        $problems.Add("SKIPPED, BUT THIS RUN MUST RUN IT (-FailOnSkip): $name :: $reason")
         $failed++
     }
     else { Write-Host "SKIPPED: $name :: $reason" -ForegroundColor Yellow }
