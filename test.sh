@@ -29,9 +29,15 @@ run_pester() {
   PATH="$(dirname "$pwsh"):$PATH"
   export PATH
   "$pwsh" -NoLogo -NoProfile -NonInteractive -File ./build.ps1 -Task Build || { echo "Pester: build.ps1 -Task Build failed"; return 1; }
-  # A separate process: build.ps1's StrictMode and preferences must not reach the tests.
-  "$pwsh" -NoLogo -NoProfile -NonInteractive -File ./tests/pester/Invoke-PesterSuite.ps1 \
+  # A separate process: build.ps1's StrictMode and preferences must not reach the tests. A hung test
+  # must not eat CI's time: the suite (about 5 min) is ended after SWARMPS_PESTER_TIMEOUT seconds.
+  local guard=()
+  command -v timeout >/dev/null && guard=(timeout --kill-after=30 "${SWARMPS_PESTER_TIMEOUT:-1800}")
+  ${guard[@]+"${guard[@]}"} "$pwsh" -NoLogo -NoProfile -NonInteractive -File ./tests/pester/Invoke-PesterSuite.ps1 \
     -ModulePath ./output/SwarmPS/SwarmPS.psd1 -PesterPath "$pester"
+  local rc=$?
+  [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && echo "Pester: the suite did not finish within ${SWARMPS_PESTER_TIMEOUT:-1800} s and was ended"
+  return "$rc"
 }
 
 pester_status=0
