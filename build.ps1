@@ -100,10 +100,13 @@ function Invoke-TestTask {
         # tests. The runner finds Pester 5.9.1 (build/install-tools.sh installs it from NuGet), writes
         # NUnit XML to $OutputPath, prints every skip with its reason and fails on any failure.
         $pwsh = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
+        $resultPath = Join-Path $OutputPath "pester-$($PSVersionTable.PSVersion)-$([System.Environment]::OSVersion.Platform).xml"
+        Remove-Item -LiteralPath $resultPath -ErrorAction SilentlyContinue
         Invoke-Native -FilePath $pwsh -ArgumentList @(
             '-NoLogo', '-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'tests/pester/Invoke-PesterSuite.ps1'),
-            '-ModulePath', (Join-Path $ModuleDir 'SwarmPS.psd1'),
-            '-ResultPath', (Join-Path $OutputPath "pester-$($PSVersionTable.PSVersion)-$([System.Environment]::OSVersion.Platform).xml"))
+            '-ModulePath', (Join-Path $ModuleDir 'SwarmPS.psd1'), '-ResultPath', $resultPath)
+        # A run that stopped silently (exit code 0, no results) must not pass.
+        if (-not (Test-Path -LiteralPath $resultPath)) { throw "Pester ended without writing $resultPath" }
     }
 }
 

@@ -46,9 +46,12 @@ if [ "$scope" != xunit ]; then
   run_pester 2>&1 | tee -a "$log"
   pester_status=${PIPESTATUS[0]}
   echo "Pester part (install, build, tests) took $((SECONDS - start)) s"
-  # A run that died before its summary line still counts as a failure in the closing line.
-  if [ "$pester_status" -ne 0 ] && ! sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -q '^Pester: [0-9]* passed'; then
+  # A run that ended before its summary line failed, whatever its exit code (a PipelineStoppedException
+  # ends a pwsh script silently with exit code 0: issue 14 defect 3).
+  if ! awk '{ gsub(/\x1b\[[0-9;]*m/, "") } /^Pester: [0-9]+ passed/ { found = 1 } END { exit !found }' "$log"; then
+    echo "Pester: the run ended before its summary line: counted as failed"
     echo "Pester: 0 passed, 1 failed, 0 skipped" >>"$log"
+    [ "$pester_status" -ne 0 ] || pester_status=1
   fi
 fi
 

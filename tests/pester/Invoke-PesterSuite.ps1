@@ -59,6 +59,8 @@ $config = New-PesterConfiguration
 $config.Run.Path = @($Path | ForEach-Object { $_ -split ',' } | Where-Object { $_ })
 $config.Run.PassThru = $true
 $config.Output.Verbosity = $Verbosity
+# Plain text in redirected logs (CI's log file); GitHub Actions renders colours.
+if ([Console]::IsOutputRedirected -and -not $env:GITHUB_ACTIONS) { $config.Output.RenderMode = 'Plaintext' }
 $config.TestResult.Enabled = $true
 $config.TestResult.OutputFormat = 'NUnitXml'
 $config.TestResult.OutputPath = $ResultPath
