@@ -38,7 +38,6 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
 $ModuleDir = Join-Path $OutputPath 'SwarmPS'
-$PesterMinimumVersion = '5.5.0'
 
 function Invoke-Native {
     # Arguments go in one array, so native options such as -c are never taken for PowerShell parameters.
@@ -99,18 +98,17 @@ function Invoke-TestTask {
     }
     if ($TestScope -in 'All', 'Pester') {
         if (-not (Test-Path -LiteralPath (Join-Path $ModuleDir 'SwarmPS.psd1'))) { Invoke-BuildTask }
-        Install-RequiredModule -Name Pester -MinimumVersion $PesterMinimumVersion
-        $config = New-PesterConfiguration
-        $config.Run.Path = Join-Path $PSScriptRoot 'tests/pester'
-        $config.Run.PassThru = $true
-        $config.Output.Verbosity = 'Detailed'
-        $config.TestResult.Enabled = $true
-        $config.TestResult.OutputFormat = 'NUnitXml'
-        $config.TestResult.OutputPath = Join-Path $OutputPath "pester-$($PSVersionTable.PSVersion)-$([System.Environment]::OSVersion.Platform).xml"
-        # The tests import this build (the helpers read SWARMPS_TEST_MODULE).
-        $env:SWARMPS_TEST_MODULE = Join-Path $ModuleDir 'SwarmPS.psd1'
-        $result = Invoke-Pester -Configuration $config
-        if ($result.FailedCount -gt 0 -or $result.Result -ne 'Passed') { throw "Pester: $($result.FailedCount) failed, $($result.PassedCount) passed" }
+        # A fresh pwsh (this one, by path): this script's StrictMode and preferences must not reach the
+        # tests. The runner finds Pester 5.9.1 (build/install-tools.sh installs it from NuGet), writes
+        # NUnit XML to $OutputPath, prints every skip with its reason and fails on any failure.
+        $pwsh = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
+        $resultPath = Join-Path $OutputPath "pester-$($PSVersionTable.PSVersion)-$([System.Environment]::OSVersion.Platform).xml"
+        Remove-Item -LiteralPath $resultPath -ErrorAction SilentlyContinue
+        Invoke-Native -FilePath $pwsh -ArgumentList @(
+            '-NoLogo', '-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'tests/pester/Invoke-PesterSuite.ps1'),
+            '-ModulePath', (Join-Path $ModuleDir 'SwarmPS.psd1'), '-ResultPath', $resultPath)
+        # A run that stopped silently (exit code 0, no results) must not pass.
+        if (-not (Test-Path -LiteralPath $resultPath)) { throw "Pester ended without writing $resultPath" }
     }
 }
 

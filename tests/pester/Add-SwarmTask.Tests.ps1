@@ -55,13 +55,13 @@ Describe 'Add-SwarmTask' {
             New-TestTaskSpec -Name 'b' -DependsOn 'a' -Ticket 'ADD-1'
             New-TestTaskSpec -Name 'c' -DependsOn 'b' -Ticket 'ADD-1'
         )
-        { $specs | Add-SwarmTask -ErrorAction Stop } | Should -Throw -ErrorId 'DependencyCycle' -ExpectedMessage '*a -> c -> b -> a*'
+        { $specs | Add-SwarmTask -ErrorAction Stop } | Should -Throw -ErrorId 'DependencyCycle,SwarmPS.Cmdlets.Commands.AddSwarmTaskCommand' -ExpectedMessage '*a -> c -> b -> a*'
         @(Get-SwarmTask).Count | Should -Be $before
     }
 
     It 'rejects an unknown dependency and adds nothing' {
         $before = @(Get-SwarmTask).Count
-        { Add-SwarmTask -Title 'Orphan' -Prompt 'x' -Ticket 'ADD-1' -DependsOn 't-00000000' -Profile command -Command (Get-FakeCommand) } | Should -Throw -ErrorId 'TaskNotFound'
+        { Add-SwarmTask -Title 'Orphan' -Prompt 'x' -Ticket 'ADD-1' -DependsOn 't-00000000' -Profile command -Command (Get-FakeCommand) } | Should -Throw -ErrorId 'TaskNotFound,SwarmPS.Cmdlets.Commands.AddSwarmTaskCommand'
         @(Get-SwarmTask).Count | Should -Be $before
     }
 
@@ -90,12 +90,12 @@ Describe 'Add-SwarmTask' {
     }
 
     It 'requires a prompt for agent profiles' {
-        { Add-SwarmTask -Title 'No prompt' -Ticket 'ADD-1' -Profile claude } | Should -Throw -ErrorId 'InvalidArgument'
+        { Add-SwarmTask -Title 'No prompt' -Ticket 'ADD-1' -Profile claude } | Should -Throw -ErrorId 'InvalidArgument,SwarmPS.Cmdlets.Commands.AddSwarmTaskCommand'
     }
 
     It 'rejects an unknown profile and an unknown ticket' {
-        { Add-SwarmTask -Title 'x' -Prompt 'x' -Ticket 'ADD-1' -Profile 'no-such-profile' } | Should -Throw -ErrorId 'ProfileNotFound'
-        { Add-SwarmTask -Title 'x' -Prompt 'x' -Ticket 'NOPE-1' } | Should -Throw -ErrorId 'EnvironmentNotFound'
+        { Add-SwarmTask -Title 'x' -Prompt 'x' -Ticket 'ADD-1' -Profile 'no-such-profile' } | Should -Throw -ErrorId 'ProfileNotFound,SwarmPS.Cmdlets.Commands.AddSwarmTaskCommand'
+        { Add-SwarmTask -Title 'x' -Prompt 'x' -Ticket 'NOPE-1' } | Should -Throw -ErrorId 'EnvironmentNotFound,SwarmPS.Cmdlets.Commands.AddSwarmTaskCommand'
     }
 
     It 'completes task ids for -DependsOn' {

@@ -7,7 +7,9 @@
 # - fake-agent.ps1 runs under pwsh on every OS through the built-in `command` profile
 #   (Get-FakeCommand). It copies the prompt it received on stdin byte for byte to received.bin next to
 #   SWARM_PROMPT_FILE, prints "received N bytes", and then acts on its first argument: ok, fail (exit 3),
-#   sleep (60 s, to be stopped or timed out), lines (prints line-1..line-N slowly, for -Follow).
+#   sleep (runs until stopped: tests that stop it must find it running however loaded the machine is; it
+#   gives up after 30 min so a leaked one cannot live on), lines (prints line-1..line-N slowly, for -Follow),
+#   gate (runs until the file given as -Gate exists, then succeeds: the test decides when it ends).
 # - a fake `claude` (sh, so Linux and macOS only) that prints Claude Code's stream-json shapes with a
 #   session id, a Bash tool call, usage and total_cost_usd; config.json in SWARMPS_HOME points the
 #   built-in claude profile's executable at it. Tests that need it are skipped on Windows ($script:HasSh).
@@ -22,7 +24,7 @@ function Initialize-AgentTestEnvironment {
 
     $script:FakeAgent = Join-Path $fakes 'fake-agent.ps1'
     Set-Content -LiteralPath $script:FakeAgent -Encoding utf8NoBOM -Value @'
-param([string] $Mode = 'ok', [int] $Count = 3)
+param([string] $Mode = 'ok', [int] $Count = 3, [string] $Gate)
 $dir = Split-Path -Parent $env:SWARM_PROMPT_FILE
 $stdin = [Console]::OpenStandardInput()
 $copy = [System.IO.File]::Create((Join-Path $dir 'received.bin'))
@@ -31,7 +33,12 @@ $copy.Dispose()
 [Console]::Out.WriteLine("received $((Get-Item -LiteralPath (Join-Path $dir 'received.bin')).Length) bytes")
 [Console]::Out.WriteLine("ticket $env:SWARM_TICKET run $env:SWARM_AGENT_RUN")
 if ($Mode -eq 'fail') { [Console]::Error.WriteLine('fake failure'); exit 3 }
-if ($Mode -eq 'sleep') { Start-Sleep -Seconds 60 }
+if ($Mode -eq 'sleep') { Start-Sleep -Seconds 1800 }
+if ($Mode -eq 'gate') {
+    $deadline = [DateTime]::UtcNow.AddMinutes(30)
+    while (-not (Test-Path -LiteralPath $Gate) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+    [Console]::Out.WriteLine('released')
+}
 if ($Mode -eq 'lines') {
     foreach ($i in 1..$Count) {
         Start-Sleep -Milliseconds 300
@@ -79,8 +86,10 @@ echo "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"num_turn
 # The argument list for the `command` profile that runs fake-agent.ps1 in the given mode.
 function Get-FakeCommand {
     [CmdletBinding()]
-    param([string] $Mode = 'ok', [int] $Count = 3)
-    @($script:Pwsh, '-NoProfile', '-NonInteractive', '-File', $script:FakeAgent, $Mode, "$Count")
+    param([string] $Mode = 'ok', [int] $Count = 3, [string] $Gate)
+    $command = @($script:Pwsh, '-NoProfile', '-NonInteractive', '-File', $script:FakeAgent, $Mode, "$Count")
+    if ($Gate) { $command += $Gate }
+    $command
 }
 
 # What the fake received on stdin (or as -p) in the given run of an agent, as bytes.

@@ -38,8 +38,8 @@ Describe 'Checkpoint-SwarmEnvironment' {
     }
 
     It 'rejects a hostile ticket with InvalidTicket and a hostile name with InvalidCheckpointName' {
-        { Checkpoint-SwarmEnvironment -Ticket '../x' -Name 'ok' } | Should -Throw -ErrorId 'InvalidTicket'
-        { Checkpoint-SwarmEnvironment -Ticket 'CP-1' -Name '../../refs/heads/main' } | Should -Throw -ErrorId 'InvalidCheckpointName'
+        { Checkpoint-SwarmEnvironment -Ticket '../x' -Name 'ok' } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.CheckpointSwarmEnvironmentCommand'
+        { Checkpoint-SwarmEnvironment -Ticket 'CP-1' -Name '../../refs/heads/main' } | Should -Throw -ErrorId 'InvalidCheckpointName,SwarmPS.Cmdlets.Commands.CheckpointSwarmEnvironmentCommand'
     }
 
     It 'accepts -Force, which only matters for providers that checkpoint stopped VMs (tart)' {

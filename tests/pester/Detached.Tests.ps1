@@ -11,7 +11,7 @@ BeforeAll {
     }
 
     function Wait-TestHelper($Helper) {
-        $Helper.WaitForExitAsync([timespan]::FromSeconds(60), [System.Threading.CancellationToken]::None).GetAwaiter().GetResult()
+        $Helper.WaitForExitAsync([timespan]::FromSeconds(120), [System.Threading.CancellationToken]::None).GetAwaiter().GetResult()
     }
 }
 AfterAll { Reset-TestEnvironment }
@@ -35,17 +35,27 @@ Describe 'Detached helper process' {
     It 'outlives the pwsh process that started it' {
         $state = Join-Path $TestDrive 'survivor'
         $modulePath = $script:ModulePath
+        # The helper runs until the test releases it (no sleep decides the outcome), at most 5 minutes.
+        $release = Join-Path $TestDrive 'survivor-release'
+        $waiter = Join-Path $TestDrive 'survivor-wait.ps1'
+        Set-Content -LiteralPath $waiter -Value @'
+param([string] $Release)
+$deadline = [DateTime]::UtcNow.AddMinutes(5)
+while (-not (Test-Path -LiteralPath $Release) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+exit 5
+'@
         $child = @"
 Import-Module '$modulePath'
-`$spec = [SwarmPS.Core.Processes.Detached.DetachedProcessSpec]::new('$($script:Pwsh)', [string[]] @('-NoProfile', '-Command', 'Start-Sleep -Seconds 3; exit 5'), '$state')
+`$spec = [SwarmPS.Core.Processes.Detached.DetachedProcessSpec]::new('$($script:Pwsh)', [string[]] @('-NoProfile', '-File', '$waiter', '$release'), '$state')
 `$h = [SwarmPS.Core.Processes.Detached.DetachedLauncher]::ForCurrentPlatform().Start(`$spec)
 `$h.Pid
 "@
         $printed = & $script:Pwsh -NoLogo -NoProfile -Command $child
         $LASTEXITCODE | Should -Be 0
         $helper = [SwarmPS.Core.Processes.Detached.DetachedProcess]::new($state)
-        $helper.HasExited | Should -BeFalse -Because 'the starting pwsh has exited while the command still sleeps'
+        $helper.HasExited | Should -BeFalse -Because 'the starting pwsh has exited while the helper waits to be released'
         "$($helper.Pid)" | Should -Be "$printed".Trim()
+        Set-Content -LiteralPath $release -Value 'go'
         Wait-TestHelper $helper | Should -Be 5
     }
 }

@@ -26,6 +26,6 @@ Describe 'Enter-SwarmEnvironment' {
     }
 
     It 'rejects a hostile ticket with ErrorId InvalidTicket' {
-        { Enter-SwarmEnvironment -Ticket 'a;b' } | Should -Throw -ErrorId 'InvalidTicket'
+        { Enter-SwarmEnvironment -Ticket 'a;b' } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.EnterSwarmEnvironmentCommand'
     }
 }

@@ -22,13 +22,14 @@ Describe 'Get-Swarm' {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'SwarmNotFound,*'
     }
 
-    It 'shows every node of a running swarm' -Skip:(-not $script:HasSlurm) {
+    It 'shows every node of a running swarm' {
+        Assert-TestBackend -Name slurm -Available $script:HasSlurm -Because 'no Slurm controller answers sinfo'
         $s = Start-TestSwarm -Nodes 2
         $live = Wait-TestSwarmRunning -SwarmId $s.SwarmId
         $live | Should -BeOfType ([SwarmPS.Core.Swarms.Swarm])
         $live.Nodes | Should -HaveCount 2
         $live.Nodes | ForEach-Object { $_.JobState | Should -Be 'RUNNING'; $_.LastHeartbeat | Should -Not -BeNullOrEmpty }
         (Get-Swarm -SwarmId 'swarm-*').SwarmId | Should -Contain $s.SwarmId
-        (Get-Swarm | Out-String) | Should -Match 'SwarmId\s+Status\s+JobId'
+        (Get-Swarm | Out-String -Width 120) | Should -Match 'SwarmId\s+Status\s+JobId'
     }
 }

@@ -46,15 +46,15 @@ Describe 'Get-SwarmAgent' {
     }
 
     It 'rejects a malformed id and a hostile ticket' {
-        { Get-SwarmAgent -Id 'ag 1; rm -rf /' } | Should -Throw -ErrorId 'InvalidArgument'
-        { Get-SwarmAgent -Ticket 'NUL' } | Should -Throw -ErrorId 'InvalidTicket'
+        { Get-SwarmAgent -Id 'ag 1; rm -rf /' } | Should -Throw -ErrorId 'InvalidArgument,SwarmPS.Cmdlets.Commands.GetSwarmAgentCommand'
+        { Get-SwarmAgent -Ticket 'NUL' } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.GetSwarmAgentCommand'
     }
 
     It 'formats as a table and as a list' {
-        $table = Get-SwarmAgent -Id $script:A.Id | Format-Table | Out-String
+        $table = Get-SwarmAgent -Id $script:A.Id | Format-Table | Out-String -Width 120
         $table | Should -Match $script:A.Id
         $table | Should -Match 'Succeeded'
-        Get-SwarmAgent -Id $script:A.Id | Format-List | Out-String | Should -Match 'SupervisorMemoryKb'
+        Get-SwarmAgent -Id $script:A.Id | Format-List | Out-String -Width 120 | Should -Match 'SupervisorMemoryKb'
     }
 
     It 'completes agent ids' {

@@ -1,8 +1,3 @@
-BeforeDiscovery {
-    # -Skip is evaluated at discovery, before BeforeAll runs, so decide here.
-    $script:HasSh = (-not $IsWindows) -and (Test-Path -LiteralPath '/bin/sh')
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     . (Join-Path $PSScriptRoot 'AgentTestHelpers.ps1')
@@ -24,7 +19,8 @@ Describe 'Get-SwarmAgentProfile' {
         ($profiles | Where-Object Name -EQ 'codex').BuiltIn | Should -BeTrue
     }
 
-    It 'lets config.json override a built-in profile field by field' -Skip:(-not $script:HasSh) {
+    It 'lets config.json override a built-in profile field by field' {
+        Skip-TestWithoutSh
         # Only on Linux and macOS does the test config override claude (with an sh script).
         $claude = Get-SwarmAgentProfile -Name 'claude'
         $claude.BuiltIn | Should -BeFalse
@@ -47,8 +43,8 @@ Describe 'Get-SwarmAgentProfile' {
     }
 
     It 'formats as a table and as a list' {
-        Get-SwarmAgentProfile -Name 'codex' | Format-Table | Out-String | Should -Match 'CodexJson'
-        Get-SwarmAgentProfile -Name 'codex' | Format-List | Out-String | Should -Match 'exec --json'
+        Get-SwarmAgentProfile -Name 'codex' | Format-Table | Out-String -Width 120 | Should -Match 'CodexJson'
+        Get-SwarmAgentProfile -Name 'codex' | Format-List | Out-String -Width 120 | Should -Match 'exec --json'
     }
 
     It 'completes profile names' {

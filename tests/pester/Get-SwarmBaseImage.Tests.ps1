@@ -1,7 +1,7 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     Initialize-TestEnvironment
-    $script:HasQemuImg = [bool](Get-Command qemu-img -CommandType Application -ErrorAction SilentlyContinue)
+    $script:HasQemuImg = Test-QemuImg
     if ($script:HasQemuImg) {
         $script:Disk = Join-Path $TestDrive 'base.qcow2'
         & qemu-img create -q -f qcow2 $script:Disk 16M
@@ -15,7 +15,8 @@ AfterAll {
 }
 
 Describe 'Get-SwarmBaseImage' {
-    It 'lists images by name and filters with wildcards' -Skip:(-not $script:HasQemuImg) {
+    It 'lists images by name and filters with wildcards' {
+        Assert-TestBackend -Name libvirt -Available $script:HasQemuImg -Because 'qemu-img is not on PATH'
         (Get-SwarmBaseImage).Name | Should -Be @('gb-one', 'gb-two')
         (Get-SwarmBaseImage -Name '*two').OsNote | Should -Be 'second'
         (Get-SwarmBaseImage -Provider kvm).Count | Should -Be 2
@@ -26,7 +27,8 @@ Describe 'Get-SwarmBaseImage' {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'ImageNotFound,*'
     }
 
-    It 'uses the base image table view' -Skip:(-not $script:HasQemuImg) {
-        (Get-SwarmBaseImage | Out-String) | Should -Match 'Name\s+Provider\s+Cpus\s+MemoryMb\s+Boot'
+    It 'uses the base image table view' {
+        Assert-TestBackend -Name libvirt -Available $script:HasQemuImg -Because 'qemu-img is not on PATH'
+        (Get-SwarmBaseImage | Out-String -Width 120) | Should -Match 'Name\s+Provider\s+Cpus\s+MemoryMb\s+Boot'
     }
 }

@@ -28,11 +28,11 @@ Describe 'Get-SwarmCheckpoint' {
     }
 
     It 'rejects a hostile ticket with ErrorId InvalidTicket' {
-        { Get-SwarmCheckpoint -Ticket 'LPT1' } | Should -Throw -ErrorId 'InvalidTicket'
+        { Get-SwarmCheckpoint -Ticket 'LPT1' } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.GetSwarmCheckpointCommand'
     }
 
     It 'uses the checkpoint table view' {
-        (Get-SwarmCheckpoint -Ticket 'GC-1' | Out-String) | Should -Match 'Ticket\s+Name\s+Created'
+        (Get-SwarmCheckpoint -Ticket 'GC-1' | Out-String -Width 120) | Should -Match 'Ticket\s+Name\s+Created'
     }
 
     It 'completes checkpoint names of the typed ticket only' {

@@ -24,10 +24,10 @@ Describe 'Get-SwarmConnection' {
     }
 
     It 'rejects a hostile ticket with ErrorId InvalidTicket' {
-        { Get-SwarmConnection -Ticket '../x' } | Should -Throw -ErrorId 'InvalidTicket'
+        { Get-SwarmConnection -Ticket '../x' } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.GetSwarmConnectionCommand'
     }
 
     It 'uses the connection table view' {
-        (Get-SwarmConnection -Ticket 'CN-1' | Out-String) | Should -Match 'Ticket\s+Provider\s+Host\s+Port\s+User'
+        (Get-SwarmConnection -Ticket 'CN-1' | Out-String -Width 120) | Should -Match 'Ticket\s+Provider\s+Host\s+Port\s+User'
     }
 }

@@ -32,11 +32,11 @@ Describe 'Get-SwarmDiff' {
     }
 
     It 'rejects a hostile ticket with ErrorId InvalidTicket' {
-        { Get-SwarmDiff -Ticket '$(rm -rf /)' } | Should -Throw -ErrorId 'InvalidTicket'
+        { Get-SwarmDiff -Ticket '$(rm -rf /)' } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.GetSwarmDiffCommand'
     }
 
     It 'shows the diff table view' {
-        (Get-SwarmDiff -Ticket 'DIFF-1' | Out-String) | Should -Match 'Commits'
+        (Get-SwarmDiff -Ticket 'DIFF-1' | Out-String -Width 120) | Should -Match 'Commits'
     }
 
     It 'completes tickets' {

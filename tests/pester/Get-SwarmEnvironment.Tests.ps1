@@ -46,11 +46,11 @@ Describe 'Get-SwarmEnvironment' {
 
     It 'rejects the hostile ticket <_> with ErrorId InvalidTicket' -ForEach @('../evil', 'CON', 'a;b') {
         $hostile = $_
-        { Get-SwarmEnvironment -Ticket $hostile } | Should -Throw -ErrorId 'InvalidTicket'
+        { Get-SwarmEnvironment -Ticket $hostile } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.GetSwarmEnvironmentCommand'
     }
 
     It 'uses the table view by default' {
-        $text = Get-SwarmEnvironment -Ticket 'GET-1' | Out-String
+        $text = Get-SwarmEnvironment -Ticket 'GET-1' | Out-String -Width 120
         $text | Should -Match 'Ticket\s+Provider\s+Status'
         $text | Should -Match 'GET-1'
     }

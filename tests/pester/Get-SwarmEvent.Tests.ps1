@@ -34,26 +34,46 @@ Describe 'Get-SwarmEvent' {
 
     It 'follows new events until the pipeline has enough' {
         $known = @(Get-SwarmEvent).Count
-        # A separate process appends the events, as another session would.
-        $job = Start-Job -ScriptBlock {
-            param($ModulePath, $SwarmHome)
-            $env:SWARMPS_HOME = $SwarmHome
-            Import-Module $ModulePath
-            Start-Sleep -Seconds 2
-            $t = Add-SwarmTask -Title 'later' -Prompt 'x' -Ticket 'EVT-1'
-            Stop-SwarmTask -Id $t.Id
-        } -ArgumentList $script:ModulePath, $env:SWARMPS_HOME
+        # The follow runs in its own runspace so that, should the events never come, the test fails after a
+        # generous deadline instead of hanging the suite. A separate process appends the new event, as
+        # another session would.
+        $follower = [PowerShell]::Create()
+        $null = $follower.AddScript({
+                param($ModulePath)
+                Import-Module $ModulePath
+                Get-SwarmEvent -Kind task -Follow | Where-Object NewStatus -EQ 'Cancelled' | Select-Object -First 2
+            }).AddArgument($script:ModulePath)
+        $events = [System.Management.Automation.PSDataCollection[psobject]]::new()
+        $following = $follower.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]] $null, $events)
+        $job = $null
         try {
-            $watch = [System.Diagnostics.Stopwatch]::StartNew()
-            $events = Get-SwarmEvent -Kind task -Follow | Where-Object NewStatus -EQ 'Cancelled' | Select-Object -First 2
-            $watch.Elapsed.TotalSeconds | Should -BeLessThan 120
-            $events | Should -HaveCount 2
-            $events[1].Subject | Should -BeLike 't-*'
-            $events[1].Subject | Should -Not -Be $script:Task.Id
+            # The past Cancelled event comes first; only then is the new one made, so it must be followed.
+            $deadline = [DateTime]::UtcNow.AddSeconds(120)
+            while ($events.Count -lt 1 -and -not $following.IsCompleted -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            # .Count only: enumerating an open PSDataCollection blocks until it is completed.
+            $events.Count | Should -Be 1 -Because 'the follow first writes the Cancelled event that already exists'
+            $job = Start-Job -ScriptBlock {
+                param($ModulePath, $SwarmHome)
+                $env:SWARMPS_HOME = $SwarmHome
+                Import-Module $ModulePath
+                $t = Add-SwarmTask -Title 'later' -Prompt 'x' -Ticket 'EVT-1'
+                Stop-SwarmTask -Id $t.Id
+            } -ArgumentList $script:ModulePath, $env:SWARMPS_HOME
+            if (-not $following.AsyncWaitHandle.WaitOne([timespan]::FromSeconds(180))) {
+                throw "Get-SwarmEvent -Follow saw no second Cancelled event within 180 s; job: $($job.State) $($job | Receive-Job -ErrorAction SilentlyContinue 2>&1)"
+            }
+            $null = $follower.EndInvoke($following)
+            $got = @($events.ReadAll())
+            $got | Should -HaveCount 2
+            $got[1].Subject | Should -BeLike 't-*'
+            $got[1].Subject | Should -Not -Be $script:Task.Id
         }
         finally {
-            $job | Wait-Job -Timeout 120 | Out-Null
-            $job | Remove-Job -Force
+            if ($following.IsCompleted) { $follower.Dispose() } else { $null = $follower.BeginStop($null, $null) }
+            if ($job) {
+                $job | Wait-Job -Timeout 120 | Out-Null
+                $job | Remove-Job -Force
+            }
         }
         @(Get-SwarmEvent).Count | Should -BeGreaterThan $known
     }
@@ -63,7 +83,7 @@ Describe 'Get-SwarmEvent' {
     }
 
     It 'formats as a table and as a list' {
-        Get-SwarmEvent -Kind task | Format-Table | Out-String | Should -Match 'Queued -> Cancelled'
-        Get-SwarmEvent -Kind task | Select-Object -First 1 | Format-List | Out-String | Should -Match 'Subject'
+        Get-SwarmEvent -Kind task | Format-Table | Out-String -Width 120 | Should -Match 'Queued -> Cancelled'
+        Get-SwarmEvent -Kind task | Select-Object -First 1 | Format-List | Out-String -Width 120 | Should -Match 'Subject'
     }
 }

@@ -29,7 +29,7 @@ Describe 'Get-SwarmProvider' {
     }
 
     It 'uses the provider table view' {
-        (Get-SwarmProvider | Out-String) | Should -Match 'Name\s+Available\s+Default'
+        (Get-SwarmProvider | Out-String -Width 120) | Should -Match 'Name\s+Available\s+Default'
     }
 
     It 'completes provider names' {

@@ -44,12 +44,12 @@ Describe 'Get-SwarmTask' {
     }
 
     It 'rejects a malformed id' {
-        { Get-SwarmTask -Id '../etc' } | Should -Throw -ErrorId 'InvalidArgument'
+        { Get-SwarmTask -Id '../etc' } | Should -Throw -ErrorId 'InvalidArgument,SwarmPS.Cmdlets.Commands.GetSwarmTaskCommand'
     }
 
     It 'formats as a table and as a list' {
-        Get-SwarmTask | Format-Table | Out-String | Should -Match 'Critical one'
-        Get-SwarmTask -Id $script:Waiting.Id | Format-List | Out-String | Should -Match 'DependsOn\s*:\s*t-'
+        Get-SwarmTask | Format-Table | Out-String -Width 120 | Should -Match 'Critical one'
+        Get-SwarmTask -Id $script:Waiting.Id | Format-List | Out-String -Width 120 | Should -Match 'DependsOn\s*:\s*t-'
     }
 
     It 'completes task ids' {

@@ -1,8 +1,3 @@
-BeforeDiscovery {
-    # -Skip is evaluated at discovery, before BeforeAll runs.
-    $script:NoSh = $IsWindows -or -not (Test-Path -LiteralPath '/bin/sh')
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     Initialize-TestEnvironment
@@ -115,14 +110,14 @@ Describe 'Invoke-SwarmDecomposition' {
         $server = Start-FakeLlmServer -Bodies (New-OpenAIAnswer -Content 'Sure! Here is a plan: step one, step two.')
         try {
             { Invoke-SwarmDecomposition -Query 'Add invoices' -Backend openai -BaseUrl $server.Url -ErrorAction Stop } |
-                Should -Throw -ErrorId 'DecompositionFailed' -ExpectedMessage '*Sure! Here is a plan*'
+                Should -Throw -ErrorId 'DecompositionFailed,SwarmPS.Cmdlets.Commands.InvokeSwarmDecompositionCommand' -ExpectedMessage '*Sure! Here is a plan*'
         }
         finally { Stop-FakeLlmServer $server }
     }
 
     It 'reports a missing key without calling the API' {
         $env:OPENAI_API_KEY = $null
-        { Invoke-SwarmDecomposition -Query 'Add invoices' -Backend openai -BaseUrl 'http://127.0.0.1:9' -ErrorAction Stop } | Should -Throw -ErrorId 'ApiKeyMissing'
+        { Invoke-SwarmDecomposition -Query 'Add invoices' -Backend openai -BaseUrl 'http://127.0.0.1:9' -ErrorAction Stop } | Should -Throw -ErrorId 'ApiKeyMissing,SwarmPS.Cmdlets.Commands.InvokeSwarmDecompositionCommand'
     }
 
     It 'reads the key from the SecretManagement vault named by -Vault, before the environment' {
@@ -163,7 +158,8 @@ Describe 'Invoke-SwarmDecomposition' {
         Get-Content -LiteralPath (Join-Path $server.LogDir 'request-1.txt') -Raw | Should -Match 'Authorization: Bearer sk-config-vault'
     }
 
-    It 'uses the claude CLI with -Backend claude-cli' -Skip:$script:NoSh {
+    It 'uses the claude CLI with -Backend claude-cli' {
+        Skip-TestWithoutSh
         # Skipped on Windows: the fake claude is an sh script.
         $bin = Join-Path $TestDrive 'fake-bin'
         New-Item -ItemType Directory -Path $bin -Force | Out-Null
@@ -187,7 +183,7 @@ Describe 'Invoke-SwarmDecomposition' {
 
     It 'formats task specs as a table and as a list' {
         $spec = [SwarmPS.Core.Tasks.TaskSpec]@{ Name = 'schema'; Title = 'Invoices table'; Prompt = 'x' }
-        $spec | Format-Table | Out-String | Should -Match 'Invoices table'
-        $spec | Format-List | Out-String | Should -Match 'Prompt'
+        $spec | Format-Table | Out-String -Width 120 | Should -Match 'Invoices table'
+        $spec | Format-List | Out-String -Width 120 | Should -Match 'Prompt'
     }
 }

@@ -1,8 +1,3 @@
-BeforeDiscovery {
-    # -Skip is evaluated at discovery, before BeforeAll runs.
-    $script:NoSh = $IsWindows -or -not (Test-Path -LiteralPath '/bin/sh')
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     . (Join-Path $PSScriptRoot 'AgentTestHelpers.ps1')
@@ -63,8 +58,8 @@ Describe 'Invoke-SwarmQueue' {
         $summary.Drained | Should -BeTrue
         $summary.Dispatched | Should -Be 1
         $summary.Counts[[SwarmPS.Core.Tasks.SwarmTaskStatus]::Queued] | Should -Be 0
-        $summary | Format-Table | Out-String | Should -Match 'Succeeded'
-        $summary | Format-List | Out-String | Should -Match 'Dispatched'
+        $summary | Format-Table | Out-String -Width 120 | Should -Match 'Succeeded'
+        $summary | Format-List | Out-String -Width 120 | Should -Match 'Dispatched'
     }
 
     It 'returns at once when the queue is empty, and reports the counts verbosely' {
@@ -86,7 +81,8 @@ Describe 'Invoke-SwarmQueue' {
         (Get-SwarmTask -Id $task.Id).AgentIds | Should -BeNullOrEmpty
     }
 
-    It 'runs sh agents' -Skip:$script:NoSh {
+    It 'runs sh agents' {
+        Skip-TestWithoutSh
         # Skipped on Windows: no sh.
         $ok = Add-SwarmTask -Title 'sh ok' -Prompt 'x' -Ticket 'QUEUE-1' -Profile command -Command (Get-ShCommand 'cat > /dev/null; exit 0')
         $fail = Add-SwarmTask -Title 'sh fail' -Prompt 'x' -Ticket 'QUEUE-1' -Profile command -Command (Get-ShCommand 'exit 7')

@@ -88,26 +88,26 @@ Describe 'Invoke-SwarmWorkflow' {
 
     It 'rejects a malformed file with file, line and column, and queues nothing' {
         $before = @(Get-SwarmTask).Count
-        { Invoke-SwarmWorkflow -Path $script:Bad -QueueOnly } | Should -Throw -ErrorId 'WorkflowInvalid' -ExpectedMessage '*bad.yaml:6:*'
+        { Invoke-SwarmWorkflow -Path $script:Bad -QueueOnly } | Should -Throw -ErrorId 'WorkflowInvalid,SwarmPS.Cmdlets.Commands.InvokeSwarmWorkflowCommand' -ExpectedMessage '*bad.yaml:6:*'
         @(Get-SwarmTask).Count | Should -Be $before
     }
 
     It 'queues nothing of the pipeline when one file is malformed' {
         $before = @(Get-SwarmTask).Count
-        { $script:Good, $script:Bad | Invoke-SwarmWorkflow -QueueOnly } | Should -Throw -ErrorId 'WorkflowInvalid'
+        { $script:Good, $script:Bad | Invoke-SwarmWorkflow -QueueOnly } | Should -Throw -ErrorId 'WorkflowInvalid,SwarmPS.Cmdlets.Commands.InvokeSwarmWorkflowCommand'
         @(Get-SwarmTask).Count | Should -Be $before
     }
 
     It 'reports a missing file' {
-        { Invoke-SwarmWorkflow -LiteralPath (Join-Path $script:Workflows 'missing.yaml') } | Should -Throw -ErrorId 'WorkflowNotFound'
-        { Invoke-SwarmWorkflow -Path (Join-Path $script:Workflows 'missing.yaml') } | Should -Throw -ErrorId 'WorkflowNotFound'
+        { Invoke-SwarmWorkflow -LiteralPath (Join-Path $script:Workflows 'missing.yaml') } | Should -Throw -ErrorId 'WorkflowNotFound,SwarmPS.Cmdlets.Commands.InvokeSwarmWorkflowCommand'
+        { Invoke-SwarmWorkflow -Path (Join-Path $script:Workflows 'missing.yaml') } | Should -Throw -ErrorId 'WorkflowNotFound,SwarmPS.Cmdlets.Commands.InvokeSwarmWorkflowCommand'
     }
 
     It 'queues nothing with -WhatIf but still checks the file' {
         $before = @(Get-SwarmTask).Count
         Invoke-SwarmWorkflow -Path $script:Good -WhatIf | Should -BeNullOrEmpty
         @(Get-SwarmTask).Count | Should -Be $before
-        { Invoke-SwarmWorkflow -Path $script:Bad -WhatIf } | Should -Throw -ErrorId 'WorkflowInvalid'
+        { Invoke-SwarmWorkflow -Path $script:Bad -WhatIf } | Should -Throw -ErrorId 'WorkflowInvalid,SwarmPS.Cmdlets.Commands.InvokeSwarmWorkflowCommand'
     }
 
     It 'writes a QueueRunSummary with -Summary' {

@@ -56,7 +56,7 @@ Describe 'Merge-SwarmEnvironment' {
     }
 
     It 'rejects a hostile ticket with ErrorId InvalidTicket' {
-        { Merge-SwarmEnvironment -Ticket 'x`ny' } | Should -Throw -ErrorId 'InvalidTicket'
+        { Merge-SwarmEnvironment -Ticket 'x`ny' } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.MergeSwarmEnvironmentCommand'
     }
 
     It 'completes tickets' {

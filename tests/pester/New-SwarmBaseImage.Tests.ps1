@@ -1,11 +1,7 @@
-BeforeDiscovery {
-    $HasLibvirt = [bool](Get-Command virsh -ErrorAction SilentlyContinue) -and [bool](Get-Command qemu-img -ErrorAction SilentlyContinue) -and
-        ((& virsh -q -c qemu:///system version 2>$null) -and $LASTEXITCODE -eq 0)
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     Initialize-TestEnvironment
+    $script:HasLibvirt = Test-LibvirtBackend
 
     # A 1 MiB raw disk whose boot sector reports success on COM1 and powers off (ACPI PM1a_CNT 0x604): a
     # stand-in for a cloud image that ran the provisioning script.
@@ -36,15 +32,15 @@ Describe 'New-SwarmBaseImage' {
     }
 
     It 'rejects a hostile name with InvalidTicket' {
-        { New-SwarmBaseImage -Name '../evil' -Provider Kvm -From $script:Source } | Should -Throw -ErrorId 'InvalidTicket'
+        { New-SwarmBaseImage -Name '../evil' -Provider Kvm -From $script:Source } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.NewSwarmBaseImageCommand'
     }
 
     It 'builds images for the kvm provider only' {
-        { New-SwarmBaseImage -Name 'img-wt' -Provider worktree -From $script:Source } | Should -Throw -ErrorId 'InvalidArgument'
+        { New-SwarmBaseImage -Name 'img-wt' -Provider worktree -From $script:Source } | Should -Throw -ErrorId 'InvalidArgument,SwarmPS.Cmdlets.Commands.NewSwarmBaseImageCommand'
     }
 
     It 'refuses a missing source (terminating InvalidArgument) and creates nothing' {
-        $e = { New-SwarmBaseImage -Name 'img-missing' -Provider Kvm -From (Join-Path $TestDrive 'nope.qcow2') } | Should -Throw -ErrorId 'InvalidArgument' -PassThru
+        $e = { New-SwarmBaseImage -Name 'img-missing' -Provider Kvm -From (Join-Path $TestDrive 'nope.qcow2') } | Should -Throw -ErrorId 'InvalidArgument,SwarmPS.Cmdlets.Commands.NewSwarmBaseImageCommand' -PassThru
         $e.TargetObject | Should -Be 'img-missing'
         Test-Path -LiteralPath (Join-Path $env:SWARMPS_HOME 'logs/image-build-img-missing-serial.log') | Should -BeFalse
     }
@@ -54,7 +50,8 @@ Describe 'New-SwarmBaseImage' {
         { New-SwarmBaseImage -Name 'img-big' -Provider Kvm -From $script:Source -TimeoutMinutes 0 } | Should -Throw
     }
 
-    It 'builds and registers an image from a relative path against real libvirt' -Skip:(-not $HasLibvirt) {
+    It 'builds and registers an image from a relative path against real libvirt' {
+        Assert-TestBackend -Name libvirt -Available $script:HasLibvirt -Because 'virsh cannot reach qemu:///system (or qemu-img is missing)'
         $img = New-BootSectorImage -Path (Join-Path $TestDrive 'bootsector.img')
         Push-Location -LiteralPath $TestDrive
         try {
@@ -66,7 +63,7 @@ Describe 'New-SwarmBaseImage' {
             Test-Path -LiteralPath $built.Path | Should -BeTrue
             (Get-FileHash -LiteralPath $img).Hash | Should -Be $before
             (& virsh -q -c qemu:///system list --all --name) -join ' ' | Should -Not -Match 'swarmbuild-.*-img-real'
-            ($built | Out-String) | Should -Match 'Name\s+Provider\s+Cpus'
+            ($built | Out-String -Width 120) | Should -Match 'Name\s+Provider\s+Cpus'
         }
         finally {
             Pop-Location

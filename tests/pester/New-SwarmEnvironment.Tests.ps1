@@ -1,17 +1,13 @@
 BeforeDiscovery {
     # Path traversal, shell metacharacters, a Cyrillic look-alike, a device name, too long, an option, a space.
     $HostileTickets = @('../evil', 'a;rm -rf ~', 'ti$(whoami)', "SH$([char]0x041E)P-1", 'CON', ('x' * 65), '-rf', 'a b')
-    # Docker tests need an engine with the offline test image (.ci/backends/docker.sh start imports it).
-    $script:HasDocker = $false
-    if (Get-Command docker -CommandType Application -ErrorAction SilentlyContinue) {
-        & docker image inspect 'swarmps-tiny:latest' *> $null
-        $script:HasDocker = ($LASTEXITCODE -eq 0)
-    }
 }
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     Initialize-TestEnvironment
+    # Docker tests need an engine with the offline test image (.ci/backends/docker.sh start imports it).
+    $script:HasDocker = Test-DockerBackend
 }
 AfterAll { Reset-TestEnvironment }
 
@@ -51,7 +47,7 @@ Describe 'New-SwarmEnvironment' {
     It 'rejects the hostile ticket <_> with ErrorId InvalidTicket and creates nothing' -ForEach $HostileTickets {
         $before = @(Get-SwarmEnvironment).Count
         $hostile = $_
-        { New-SwarmEnvironment -Ticket $hostile } | Should -Throw -ErrorId 'InvalidTicket'
+        { New-SwarmEnvironment -Ticket $hostile } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.NewSwarmEnvironmentCommand'
         @(Get-SwarmEnvironment).Count | Should -Be $before
     }
 
@@ -66,7 +62,7 @@ Describe 'New-SwarmEnvironment' {
     }
 
     It 'rejects an unknown provider as a terminating error' {
-        { New-SwarmEnvironment -Ticket 'NEW-PROV' -Provider 'nope' } | Should -Throw -ErrorId 'ProviderNotFound'
+        { New-SwarmEnvironment -Ticket 'NEW-PROV' -Provider 'nope' } | Should -Throw -ErrorId 'ProviderNotFound,SwarmPS.Cmdlets.Commands.NewSwarmEnvironmentCommand'
     }
 
     It 'writes every git call to the verbose stream' {
@@ -80,17 +76,18 @@ Describe 'New-SwarmEnvironment' {
 
     Context 'container parameters' {
         It 'refuses -NoWorktree on the worktree provider and creates nothing' {
-            { New-SwarmEnvironment -Ticket 'NEW-NOWT' -Provider worktree -NoWorktree -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument'
+            { New-SwarmEnvironment -Ticket 'NEW-NOWT' -Provider worktree -NoWorktree -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,SwarmPS.Cmdlets.Commands.NewSwarmEnvironmentCommand'
             Get-SwarmEnvironment -Ticket 'NEW-NOWT' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             Get-TestBranch -Ticket 'NEW-NOWT' | Should -BeNullOrEmpty
         }
 
         It 'rejects a non-positive -Cpus or -MemoryMb at binding' {
-            { New-SwarmEnvironment -Ticket 'NEW-CPU0' -Provider docker -Cpus 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError'
-            { New-SwarmEnvironment -Ticket 'NEW-MEM0' -Provider docker -MemoryMb -1 } | Should -Throw -ErrorId 'ParameterArgumentValidationError'
+            { New-SwarmEnvironment -Ticket 'NEW-CPU0' -Provider docker -Cpus 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,SwarmPS.Cmdlets.Commands.NewSwarmEnvironmentCommand'
+            { New-SwarmEnvironment -Ticket 'NEW-MEM0' -Provider docker -MemoryMb -1 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,SwarmPS.Cmdlets.Commands.NewSwarmEnvironmentCommand'
         }
 
-        It 'creates a container with -Image, -Cpus and -MemoryMb, and an image-only one with -NoWorktree' -Skip:(-not $script:HasDocker) {
+        It 'creates a container with -Image, -Cpus and -MemoryMb, and an image-only one with -NoWorktree' {
+            Assert-TestBackend -Name docker -Available $script:HasDocker -Because 'no docker engine with the swarmps-tiny:latest test image'
             $c = New-SwarmEnvironment -Ticket 'NEW-DOCK-1' -Provider docker -Image 'swarmps-tiny:latest' -Cpus 1 -MemoryMb 64
             try {
                 $c.Provider | Should -Be 'docker'
@@ -105,14 +102,15 @@ Describe 'New-SwarmEnvironment' {
             try {
                 $i.WorkspacePath | Should -BeNullOrEmpty
                 $i.Metadata['noWorktree'] | Should -Be 'true'
-                { Get-SwarmDiff -Ticket 'NEW-DOCK-2' -ErrorAction Stop } | Should -Throw -ErrorId 'CapabilityNotSupported'
+                { Get-SwarmDiff -Ticket 'NEW-DOCK-2' -ErrorAction Stop } | Should -Throw -ErrorId 'CapabilityNotSupported,SwarmPS.Cmdlets.Commands.GetSwarmDiffCommand'
             }
             finally { Remove-SwarmEnvironment -Ticket 'NEW-DOCK-2' -Force -Confirm:$false }
         }
 
-        It 'names the missing image and how to get it' -Skip:(-not $script:HasDocker) {
+        It 'names the missing image and how to get it' {
+            Assert-TestBackend -Name docker -Available $script:HasDocker -Because 'no docker engine with the swarmps-tiny:latest test image'
             { New-SwarmEnvironment -Ticket 'NEW-DOCK-3' -Provider docker -Image 'swarmps-no-such-image:0' -NoWorktree -ErrorAction Stop } |
-                Should -Throw -ErrorId 'DockerImageNotFound' -ExpectedMessage '*swarmps-no-such-image:0*docker pull*'
+                Should -Throw -ErrorId 'DockerImageNotFound,SwarmPS.Cmdlets.Commands.NewSwarmEnvironmentCommand' -ExpectedMessage '*swarmps-no-such-image:0*docker pull*'
             Get-SwarmEnvironment -Ticket 'NEW-DOCK-3' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         }
     }

@@ -1,8 +1,3 @@
-BeforeDiscovery {
-    # -Skip is evaluated at discovery, before BeforeAll runs, so decide here.
-    $script:HasSh = (-not $IsWindows) -and (Test-Path -LiteralPath '/bin/sh')
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     . (Join-Path $PSScriptRoot 'AgentTestHelpers.ps1')
@@ -58,9 +53,9 @@ Describe 'Receive-SwarmAgentOutput' {
     It 'stops following when the pipeline needs no more' {
         $sleeper = Start-SwarmAgent -Ticket 'RECV-1' -Profile command -Command (Get-FakeCommand -Mode sleep) -Prompt 'x'
         try {
-            $watch = [System.Diagnostics.Stopwatch]::StartNew()
             $first = Receive-SwarmAgentOutput -Id $sleeper.Id -Follow | Select-Object -First 1
-            $watch.Elapsed.TotalSeconds | Should -BeLessThan 50 -Because 'the follow stops with the pipeline, not when the 60 s agent ends'
+            # The agent runs until stopped, so returning at all shows the follow ended with the pipeline.
+            "$((Get-SwarmAgent -Id $sleeper.Id).Status)" | Should -BeIn @('Starting', 'Running') -Because 'the follow stops with the pipeline, not when the agent ends'
             $first.Text | Should -BeLike 'received*'
         }
         finally {
@@ -68,7 +63,8 @@ Describe 'Receive-SwarmAgentOutput' {
         }
     }
 
-    It 'parses the claude stream-json messages' -Skip:(-not $script:HasSh) {
+    It 'parses the claude stream-json messages' {
+        Skip-TestWithoutSh
         # Skipped on Windows: the fake claude is an sh script.
         $agent = Start-SwarmAgent -Ticket 'RECV-1' -Profile claude -Prompt 'x' | Wait-SwarmAgent -Timeout 120
         $out = Receive-SwarmAgentOutput -Id $agent.Id
@@ -78,8 +74,8 @@ Describe 'Receive-SwarmAgentOutput' {
     }
 
     It 'formats as a table and as a list' {
-        Receive-SwarmAgentOutput -Id $script:Done.Id | Format-Table | Out-String | Should -Match 'line-1'
-        Receive-SwarmAgentOutput -Id $script:Done.Id -Tail 1 | Format-List | Out-String | Should -Match 'AgentId'
+        Receive-SwarmAgentOutput -Id $script:Done.Id | Format-Table | Out-String -Width 120 | Should -Match 'line-1'
+        Receive-SwarmAgentOutput -Id $script:Done.Id -Tail 1 | Format-List | Out-String -Width 120 | Should -Match 'AgentId'
     }
 
     It 'writes AgentNotFound for an unknown id' {

@@ -18,10 +18,11 @@ Describe 'Receive-SwarmResponse' {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'SwarmNotFound,*'
     }
 
-    Context 'with a running swarm' -Skip:(-not $script:HasSlurm) {
-        BeforeAll { $script:S = Start-TestSwarm -Nodes 2 }
+    Context 'with a running swarm' {
+        BeforeAll { if ($script:HasSlurm) { $script:S = Start-TestSwarm -Nodes 2 } }
 
         It 'streams one response per node for a piped injection' {
+            Assert-TestBackend -Name slurm -Available $script:HasSlurm -Because 'no Slurm controller answers sinfo'
             $r = Send-SwarmPrompt -SwarmId $script:S.SwarmId -Prompt 'ping' -Confirm:$false | Receive-SwarmResponse -Wait -Timeout 120
             $r | Should -HaveCount 2
             $r[0] | Should -BeOfType ([SwarmPS.Core.Swarms.SwarmResponse])
@@ -30,6 +31,7 @@ Describe 'Receive-SwarmResponse' {
         }
 
         It 'reports an unknown injection as InjectionNotFound' {
+            Assert-TestBackend -Name slurm -Available $script:HasSlurm -Because 'no Slurm controller answers sinfo'
             Receive-SwarmResponse -SwarmId $script:S.SwarmId -InjectionId 'nope' -ErrorVariable err -ErrorAction SilentlyContinue
             $err[0].FullyQualifiedErrorId | Should -BeLike 'InjectionNotFound,*'
         }

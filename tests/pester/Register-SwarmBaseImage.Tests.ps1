@@ -1,7 +1,7 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     Initialize-TestEnvironment
-    $script:HasQemuImg = [bool](Get-Command qemu-img -CommandType Application -ErrorAction SilentlyContinue)
+    $script:HasQemuImg = Test-QemuImg
     $script:Disk = Join-Path $TestDrive 'base.qcow2'
     $script:Kernel = Join-Path $TestDrive 'vmlinuz'
     Set-Content -LiteralPath $script:Kernel -Value 'not really a kernel; only its existence is checked'
@@ -13,7 +13,8 @@ AfterAll {
 }
 
 Describe 'Register-SwarmBaseImage' {
-    It 'registers a qcow2 file with direct kernel boot settings' -Skip:(-not $script:HasQemuImg) {
+    It 'registers a qcow2 file with direct kernel boot settings' {
+        Assert-TestBackend -Name libvirt -Available $script:HasQemuImg -Because 'qemu-img is not on PATH'
         $i = Register-SwarmBaseImage -Name 'rb-tiny' -Path $script:Disk -Kernel $script:Kernel -KernelCommandLine 'console=ttyS0' -Cpus 1 -MemoryMb 256
         $i | Should -BeOfType 'SwarmPS.Core.Registry.SwarmBaseImage'
         $i.Provider | Should -Be 'kvm'
@@ -23,13 +24,14 @@ Describe 'Register-SwarmBaseImage' {
         $i.SshUser | Should -Be 'root'
     }
 
-    It 'refuses a second image with the same name (any case) as ImageExists' -Skip:(-not $script:HasQemuImg) {
+    It 'refuses a second image with the same name (any case) as ImageExists' {
+        Assert-TestBackend -Name libvirt -Available $script:HasQemuImg -Because 'qemu-img is not on PATH'
         Register-SwarmBaseImage -Name 'RB-TINY' -Path $script:Disk -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'ImageExists,*'
     }
 
     It 'refuses -Initrd without -Kernel as InvalidArgument' {
-        { Register-SwarmBaseImage -Name 'rb-bad' -Path $script:Kernel -Initrd $script:Kernel } | Should -Throw -ErrorId 'InvalidArgument'
+        { Register-SwarmBaseImage -Name 'rb-bad' -Path $script:Kernel -Initrd $script:Kernel } | Should -Throw -ErrorId 'InvalidArgument,SwarmPS.Cmdlets.Commands.RegisterSwarmBaseImageCommand'
     }
 
     It 'reports a missing file as ImageNotFound' {
@@ -43,6 +45,6 @@ Describe 'Register-SwarmBaseImage' {
     }
 
     It 'rejects a hostile name with ErrorId InvalidTicket' {
-        { Register-SwarmBaseImage -Name '../etc' -Path $script:Disk } | Should -Throw -ErrorId 'InvalidTicket'
+        { Register-SwarmBaseImage -Name '../etc' -Path $script:Disk } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.RegisterSwarmBaseImageCommand'
     }
 }

@@ -29,8 +29,8 @@ Describe 'Remove-SwarmCheckpoint' {
     }
 
     It 'rejects hostile input with stable ErrorIds' {
-        { Remove-SwarmCheckpoint -Ticket '../RC-1' -Name 'b' -Force } | Should -Throw -ErrorId 'InvalidTicket'
-        { Remove-SwarmCheckpoint -Ticket 'RC-1' -Name 'b;rm' -Force } | Should -Throw -ErrorId 'InvalidCheckpointName'
+        { Remove-SwarmCheckpoint -Ticket '../RC-1' -Name 'b' -Force } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.RemoveSwarmCheckpointCommand'
+        { Remove-SwarmCheckpoint -Ticket 'RC-1' -Name 'b;rm' -Force } | Should -Throw -ErrorId 'InvalidCheckpointName,SwarmPS.Cmdlets.Commands.RemoveSwarmCheckpointCommand'
     }
 
     It 'completes checkpoint names of the typed ticket' {

@@ -45,7 +45,7 @@ Describe 'Remove-SwarmEnvironment' {
 
     It 'rejects the hostile ticket <_> with ErrorId InvalidTicket' -ForEach @('..', 'x/../../y', 'COM1') {
         $hostile = $_
-        { Remove-SwarmEnvironment -Ticket $hostile -Force } | Should -Throw -ErrorId 'InvalidTicket'
+        { Remove-SwarmEnvironment -Ticket $hostile -Force } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.RemoveSwarmEnvironmentCommand'
     }
 
     It 'completes tickets' {

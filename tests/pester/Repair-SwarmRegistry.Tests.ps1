@@ -43,11 +43,11 @@ Describe 'Repair-SwarmRegistry' {
 
     It 'shows the repair table view' {
         New-DanglingEnvironment | Out-Null
-        (Repair-SwarmRegistry | Out-String) | Should -Match 'Kind\s+Provider\s+Ticket'
+        (Repair-SwarmRegistry | Out-String -Width 120) | Should -Match 'Kind\s+Provider\s+Ticket'
     }
 
     It 'takes no ticket, so no hostile ticket can reach it; the registry it repairs never holds one' {
-        { New-SwarmEnvironment -Ticket 'REP/../x' } | Should -Throw -ErrorId 'InvalidTicket'
+        { New-SwarmEnvironment -Ticket 'REP/../x' } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.NewSwarmEnvironmentCommand'
         (Repair-SwarmRegistry).Ticket | Should -Not -Contain 'REP/../x'
     }
 

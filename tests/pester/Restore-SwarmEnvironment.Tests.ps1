@@ -42,7 +42,7 @@ Describe 'Restore-SwarmEnvironment' {
     }
 
     It 'rejects a hostile ticket with ErrorId InvalidTicket' {
-        { Restore-SwarmEnvironment -Ticket 'a|b' -Force } | Should -Throw -ErrorId 'InvalidTicket'
+        { Restore-SwarmEnvironment -Ticket 'a|b' -Force } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.RestoreSwarmEnvironmentCommand'
     }
 
     It 'completes checkpoint names for the ticket already typed' {

@@ -1,8 +1,3 @@
-BeforeDiscovery {
-    # -Skip is evaluated at discovery, before BeforeAll runs, so decide here.
-    $script:HasSh = (-not $IsWindows) -and (Test-Path -LiteralPath '/bin/sh')
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     . (Join-Path $PSScriptRoot 'AgentTestHelpers.ps1')
@@ -26,7 +21,8 @@ Describe 'Send-SwarmAgentMessage' {
         [System.Text.Encoding]::UTF8.GetString((Get-ReceivedPrompt -Agent $done -Run 1)) | Should -BeExactly 'first'
     }
 
-    It 'resumes the claude session and adds up the cost' -Skip:(-not $script:HasSh) {
+    It 'resumes the claude session and adds up the cost' {
+        Skip-TestWithoutSh
         # Skipped on Windows: the fake claude is an sh script.
         $agent = Start-SwarmAgent -Ticket 'SEND-1' -Profile claude -Prompt 'first' | Wait-SwarmAgent -Timeout 120
         $done = $agent | Send-SwarmAgentMessage -Prompt 'and the docs' | Wait-SwarmAgent -Timeout 120

@@ -27,7 +27,8 @@ Describe 'Start-Swarm' {
         { Start-Swarm -Nodes 1 -Prompt 'p' -Profile command -Command 'true' -Partition '--wrap=x' -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidSlurmArgument,*'
     }
 
-    It 'launches a job array and returns the swarm' -Skip:(-not $script:HasSlurm) {
+    It 'launches a job array and returns the swarm' {
+        Assert-TestBackend -Name slurm -Available $script:HasSlurm -Because 'no Slurm controller answers sinfo'
         $s = Start-TestSwarm -Nodes 2
         $s | Should -BeOfType ([SwarmPS.Core.Swarms.Swarm])
         $s.NodeCount | Should -Be 2

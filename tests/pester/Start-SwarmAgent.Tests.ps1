@@ -1,8 +1,3 @@
-BeforeDiscovery {
-    # -Skip is evaluated at discovery, before BeforeAll runs, so decide here.
-    $script:HasSh = (-not $IsWindows) -and (Test-Path -LiteralPath '/bin/sh')
-}
-
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     . (Join-Path $PSScriptRoot 'AgentTestHelpers.ps1')
@@ -61,7 +56,8 @@ Describe 'Start-SwarmAgent' {
         [System.Text.Encoding]::UTF8.GetString((Get-ReceivedPrompt -Agent $agent)) | Should -Be 'from config'
     }
 
-    It 'parses the structured result of the claude profile' -Skip:(-not $script:HasSh) {
+    It 'parses the structured result of the claude profile' {
+        Skip-TestWithoutSh
         # Skipped on Windows: the fake claude is an sh script.
         $agent = Start-SwarmAgent -Ticket 'START-A' -Profile claude -Prompt 'Fix it' | Wait-SwarmAgent -Timeout 120
         $agent.Status | Should -Be 'Succeeded'
@@ -79,19 +75,19 @@ Describe 'Start-SwarmAgent' {
     }
 
     It 'rejects a hostile ticket with ErrorId InvalidTicket' {
-        { Start-SwarmAgent -Ticket 'NUL' -Profile command -Command 'x' -Prompt 'x' } | Should -Throw -ErrorId 'InvalidTicket'
+        { Start-SwarmAgent -Ticket 'NUL' -Profile command -Command 'x' -Prompt 'x' } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.StartSwarmAgentCommand'
     }
 
     It 'rejects an unknown profile with ErrorId ProfileNotFound' {
-        { Start-SwarmAgent -Ticket 'START-A' -Profile 'no-such-agent' -Prompt 'x' } | Should -Throw -ErrorId 'ProfileNotFound'
+        { Start-SwarmAgent -Ticket 'START-A' -Profile 'no-such-agent' -Prompt 'x' } | Should -Throw -ErrorId 'ProfileNotFound,SwarmPS.Cmdlets.Commands.StartSwarmAgentCommand'
     }
 
     It 'requires -Command for the command profile' {
-        { Start-SwarmAgent -Ticket 'START-A' -Profile command -Prompt 'x' } | Should -Throw -ErrorId 'InvalidArgument'
+        { Start-SwarmAgent -Ticket 'START-A' -Profile command -Prompt 'x' } | Should -Throw -ErrorId 'InvalidArgument,SwarmPS.Cmdlets.Commands.StartSwarmAgentCommand'
     }
 
     It 'rejects a missing prompt file' {
-        { Start-SwarmAgent -Ticket 'START-A' -Profile command -Command 'x' -PromptPath (Join-Path $TestDrive 'missing.txt') } | Should -Throw -ErrorId 'InvalidArgument'
+        { Start-SwarmAgent -Ticket 'START-A' -Profile command -Command 'x' -PromptPath (Join-Path $TestDrive 'missing.txt') } | Should -Throw -ErrorId 'InvalidArgument,SwarmPS.Cmdlets.Commands.StartSwarmAgentCommand'
     }
 
     It 'writes one error per ticket without an environment and goes on' {

@@ -32,7 +32,7 @@ Describe 'Start-SwarmEnvironment' {
     }
 
     It 'rejects a hostile ticket with ErrorId InvalidTicket' {
-        { Start-SwarmEnvironment -Ticket '../../etc' } | Should -Throw -ErrorId 'InvalidTicket'
+        { Start-SwarmEnvironment -Ticket '../../etc' } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.StartSwarmEnvironmentCommand'
     }
 
     It 'completes tickets' {

@@ -15,7 +15,8 @@ Describe 'Stop-Swarm' {
         $err[0].FullyQualifiedErrorId | Should -BeLike 'SwarmNotFound,*'
     }
 
-    It 'scancels the job, leaves nothing in squeue and removes the directory' -Skip:(-not $script:HasSlurm) {
+    It 'scancels the job, leaves nothing in squeue and removes the directory' {
+        Assert-TestBackend -Name slurm -Available $script:HasSlurm -Because 'no Slurm controller answers sinfo'
         $s = Start-TestSwarm -Nodes 2
         $null = Wait-TestSwarmRunning -SwarmId $s.SwarmId
         $stopped = $s | Stop-Swarm -PassThru -Confirm:$false
@@ -26,7 +27,8 @@ Describe 'Stop-Swarm' {
         (Get-SwarmEvent -Kind swarm | Where-Object Subject -eq $s.SwarmId).NewStatus | Should -Contain 'Terminated'
     }
 
-    It 'keeps the files with -KeepFiles' -Skip:(-not $script:HasSlurm) {
+    It 'keeps the files with -KeepFiles' {
+        Assert-TestBackend -Name slurm -Available $script:HasSlurm -Because 'no Slurm controller answers sinfo'
         $s = Start-TestSwarm -Nodes 1
         Stop-Swarm -SwarmId $s.SwarmId -KeepFiles -Confirm:$false
         Test-Path -LiteralPath $s.Directory | Should -BeTrue

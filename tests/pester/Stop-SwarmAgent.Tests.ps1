@@ -45,7 +45,7 @@ Describe 'Stop-SwarmAgent' {
     }
 
     It 'rejects a malformed id' {
-        { Stop-SwarmAgent -Id '../etc' } | Should -Throw -ErrorId 'InvalidArgument'
+        { Stop-SwarmAgent -Id '../etc' } | Should -Throw -ErrorId 'InvalidArgument,SwarmPS.Cmdlets.Commands.StopSwarmAgentCommand'
     }
 
     It 'completes agent ids' {

@@ -26,7 +26,7 @@ Describe 'Stop-SwarmEnvironment' {
     }
 
     It 'rejects a hostile ticket with ErrorId InvalidTicket' {
-        { Stop-SwarmEnvironment -Ticket 'NUL' } | Should -Throw -ErrorId 'InvalidTicket'
+        { Stop-SwarmEnvironment -Ticket 'NUL' } | Should -Throw -ErrorId 'InvalidTicket,SwarmPS.Cmdlets.Commands.StopSwarmEnvironmentCommand'
     }
 
     It 'writes one error per unknown ticket' {

@@ -47,7 +47,12 @@ Describe 'Stop-SwarmTask' {
         $task = Add-SwarmTask -Title 'Sleeper' -Prompt 'x' -Ticket 'STOPT-1' -Profile command -Command (Get-FakeCommand -Mode sleep)
         Start-SwarmQueue -MaxParallel 1 -Continuous | Out-Null
         $running = Wait-TaskStatus -Id $task.Id -Status 'Running'
-        while (-not (Get-SwarmTask -Id $task.Id).AgentIds) { Start-Sleep -Milliseconds 100 }
+        # Running is recorded before the agent id; wait (generously) for the id too.
+        $deadline = [DateTime]::UtcNow.AddSeconds(120)
+        while (-not (Get-SwarmTask -Id $task.Id).AgentIds) {
+            if ([DateTime]::UtcNow -gt $deadline) { throw "Task $($task.Id) is Running but names no agent after 120 s." }
+            Start-Sleep -Milliseconds 100
+        }
         $cancelled = Stop-SwarmTask -Id $running.Id -PassThru
         $cancelled.Status | Should -Be 'Cancelled'
         $agent = Get-SwarmAgent -Id $cancelled.AgentIds[-1]

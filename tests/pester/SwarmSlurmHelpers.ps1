@@ -1,8 +1,9 @@
 # Shared by the swarm cmdlet tests (Start-Swarm, Send-SwarmPrompt, Receive-SwarmResponse, Get-Swarm,
-# Stop-Swarm). Dot-source it after SwarmTestHelpers.ps1. Tests that need a Slurm controller skip
-# when `sinfo` is missing (start one with .ci/backends/slurm.sh start).
+# Stop-Swarm). Dot-source it after SwarmTestHelpers.ps1 in BeforeAll. Tests that need a Slurm controller
+# call Assert-TestBackend -Name slurm: they skip when `sinfo` gets no answer (start one with
+# .ci/backends/slurm.sh start), and fail instead under SWARMPS_REQUIRE_BACKENDS=1.
 
-$script:HasSlurm = [bool](Get-Command sinfo -ErrorAction SilentlyContinue)
+$script:HasSlurm = Test-SlurmBackend
 $script:SwarmEcho = Join-Path $PSScriptRoot '../SwarmPS.Tests/Fakes/swarm-echo'
 
 function Start-TestSwarm {

@@ -67,3 +67,59 @@ function Get-CompletionText {
     $result = [System.Management.Automation.CommandCompletion]::CompleteInput($InputScript, $InputScript.Length, $null)
     @($result.CompletionMatches | ForEach-Object CompletionText)
 }
+
+# Skipping. Pester's -Skip switch is decided at discovery (before BeforeAll) and records no reason, so
+# tests never use it: they call one of these first thing in the It block instead. Invoke-PesterSuite.ps1
+# prints every skip with its reason and fails a skip that has none.
+
+# Skips the running test, saying why.
+function Skip-Test {
+    [CmdletBinding()]
+    param([Parameter(Mandatory)][string] $Because)
+    Set-ItResult -Skipped -Because $Because
+}
+
+# Skips the running test where there is no sh (Windows): the fakes it uses are sh scripts.
+function Skip-TestWithoutSh {
+    [CmdletBinding()]
+    param()
+    if ($IsWindows -or -not (Test-Path -LiteralPath '/bin/sh')) { Skip-Test -Because 'it needs /bin/sh (its fake is an sh script), which this OS lacks' }
+}
+
+# For a test that needs one of the project's real backends (.ci/backends/<Name>.sh): when it is
+# missing, skip loudly, or FAIL when SWARMPS_REQUIRE_BACKENDS=1 (CI), as the xunit tests do.
+function Assert-TestBackend {
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)][ValidateSet('docker', 'podman', 'slurm', 'libvirt')][string] $Name,
+        [Parameter(Mandatory)][bool] $Available,
+        [Parameter(Mandatory)][string] $Because
+    )
+    if ($Available) { return }
+    if ($env:SWARMPS_REQUIRE_BACKENDS -eq '1') { throw "SWARMPS_REQUIRE_BACKENDS=1 but the $Name backend is missing: $Because" }
+    Skip-Test -Because "the $Name backend is missing: $Because (start it with: bash .ci/backends/$Name.sh start)"
+}
+
+# Backend probes, run in BeforeAll.
+function Test-SlurmBackend {
+    if (-not (Get-Command sinfo -CommandType Application -ErrorAction SilentlyContinue)) { return $false }
+    & sinfo --noheader *> $null
+    $LASTEXITCODE -eq 0
+}
+
+function Test-QemuImg {
+    [bool](Get-Command qemu-img -CommandType Application -ErrorAction SilentlyContinue)
+}
+
+function Test-LibvirtBackend {
+    if (-not ((Test-QemuImg) -and (Get-Command virsh -CommandType Application -ErrorAction SilentlyContinue))) { return $false }
+    & virsh -q -c qemu:///system version *> $null
+    $LASTEXITCODE -eq 0
+}
+
+# Docker with the offline test image (.ci/backends/docker.sh start imports swarmps-tiny:latest).
+function Test-DockerBackend {
+    if (-not (Get-Command docker -CommandType Application -ErrorAction SilentlyContinue)) { return $false }
+    & docker image inspect 'swarmps-tiny:latest' *> $null
+    $LASTEXITCODE -eq 0
+}

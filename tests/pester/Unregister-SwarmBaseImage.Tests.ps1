@@ -1,14 +1,15 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'SwarmTestHelpers.ps1')
     Initialize-TestEnvironment
-    $script:HasQemuImg = [bool](Get-Command qemu-img -CommandType Application -ErrorAction SilentlyContinue)
+    $script:HasQemuImg = Test-QemuImg
     $script:Disk = Join-Path $TestDrive 'base.qcow2'
     if ($script:HasQemuImg) { & qemu-img create -q -f qcow2 $script:Disk 16M }
 }
 AfterAll { Reset-TestEnvironment }
 
 Describe 'Unregister-SwarmBaseImage' {
-    It 'removes the registration and keeps the file' -Skip:(-not $script:HasQemuImg) {
+    It 'removes the registration and keeps the file' {
+        Assert-TestBackend -Name libvirt -Available $script:HasQemuImg -Because 'qemu-img is not on PATH'
         Register-SwarmBaseImage -Name 'ub-one' -Path $script:Disk | Out-Null
         $removed = Unregister-SwarmBaseImage -Name 'ub-one' -PassThru -Confirm:$false
         $removed.Name | Should -Be 'ub-one'
@@ -16,7 +17,8 @@ Describe 'Unregister-SwarmBaseImage' {
         Test-Path -LiteralPath $script:Disk | Should -BeTrue
     }
 
-    It 'takes images from Get-SwarmBaseImage and honours -WhatIf' -Skip:(-not $script:HasQemuImg) {
+    It 'takes images from Get-SwarmBaseImage and honours -WhatIf' {
+        Assert-TestBackend -Name libvirt -Available $script:HasQemuImg -Because 'qemu-img is not on PATH'
         Register-SwarmBaseImage -Name 'ub-two' -Path $script:Disk | Out-Null
         Get-SwarmBaseImage -Name 'ub-two' | Unregister-SwarmBaseImage -WhatIf
         (Get-SwarmBaseImage -Name 'ub-two').Name | Should -Be 'ub-two'

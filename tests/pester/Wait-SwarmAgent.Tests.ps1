@@ -51,13 +51,22 @@ Describe 'Wait-SwarmAgent' {
     }
 
     It 'reports progress and completes it' {
-        $agent = Start-SwarmAgent -Ticket 'WAIT-2' -Profile command -Command (Get-FakeCommand) -Prompt 'x'
+        # The agent runs until released, so the wait is still going when its progress is checked.
+        $gate = Join-Path $TestDrive 'progress-gate'
+        $agent = Start-SwarmAgent -Ticket 'WAIT-2' -Profile command -Command (Get-FakeCommand -Mode gate -Gate $gate) -Prompt 'x'
         $ps = [PowerShell]::Create()
         try {
             $null = $ps.AddCommand('Import-Module').AddParameter('Name', $script:ModulePath).AddStatement()
-            $null = $ps.AddCommand('Wait-SwarmAgent').AddParameter('Id', $agent.Id).AddParameter('Timeout', 120)
-            $out = $ps.Invoke()
+            $null = $ps.AddCommand('Wait-SwarmAgent').AddParameter('Id', $agent.Id).AddParameter('Timeout', 300)
+            $async = $ps.BeginInvoke()
+            $deadline = [DateTime]::UtcNow.AddSeconds(120)
+            while ($ps.Streams.Progress.Count -eq 0 -and -not $async.IsCompleted -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            $async.IsCompleted | Should -BeFalse -Because 'the agent has not been released yet'
+            $ps.Streams.Progress | Should -Not -BeNullOrEmpty -Because 'Wait-SwarmAgent shows progress while it waits'
+            Set-Content -LiteralPath $gate -Value 'go'
+            $out = $ps.EndInvoke($async)
             $out | Should -HaveCount 1
+            "$($out[0].Status)" | Should -Be 'Succeeded'
             $ps.Streams.Progress | Should -Not -BeNullOrEmpty
             $ps.Streams.Progress[-1].RecordType | Should -Be 'Completed'
         }
