@@ -43,7 +43,7 @@ Describe 'Get-SwarmAgentProfile' {
     }
 
     It 'formats as a table and as a list' {
-        Get-SwarmAgentProfile -Name 'codex' | Format-Table | Out-String -Width 120 | Should -Match 'CodexJson'
+        Get-SwarmAgentProfile -Name 'codex' | Format-Table | Out-String -Width 120 | Should -Match 'codex\s+True\s+codex'
         Get-SwarmAgentProfile -Name 'codex' | Format-List | Out-String -Width 120 | Should -Match 'exec --json'
     }
 

@@ -51,6 +51,6 @@ Describe 'Get-SwarmHost' {
     }
 
     It 'uses the host table view' {
-        (Get-SwarmHost | Out-String -Width 120) | Should -Match 'HostName\s+Environments\s+Cpu\s+Memory\s+Disk'
+        (Get-SwarmHost | Out-String -Width 120) | Should -Match 'HostName\s+Envs\s+Cpu\s+Memory\s+Disk'
     }
 }

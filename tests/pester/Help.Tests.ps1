@@ -42,7 +42,13 @@ Describe 'Get-Help <Name> -Full' -ForEach $Commands {
         $script:Command = Get-Command -Name $Name -Module SwarmPS
         $script:Help = Get-Help -Name $Name -Full
         # The parameters a user sees: the cmdlet's own, plus WhatIf/Confirm where it supports ShouldProcess.
-        $script:Expected = @($script:Command.Parameters.Values | Where-Object { $_.Name -notin $script:Common -or $_.Name -in 'WhatIf', 'Confirm' })
+        # A parameter hidden in every set ([Parameter(DontShow)], e.g. -InputObject that takes piped tasks) is not
+        # part of what Get-Help shows, so it is not documented.
+        $script:Hidden = @($script:Command.Parameters.Values | Where-Object {
+                $attrs = @($_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] })
+                $attrs.Count -gt 0 -and -not ($attrs | Where-Object { -not $_.DontShow })
+            } | ForEach-Object Name)
+        $script:Expected = @($script:Command.Parameters.Values | Where-Object { ($_.Name -notin $script:Common -or $_.Name -in 'WhatIf', 'Confirm') -and $_.Name -notin $script:Hidden })
         $script:Documented = @{}
         # A cmdlet without parameters has no parameter list in its help (strict-mode safe lookup).
         $list = $script:Help.parameters
@@ -65,7 +71,7 @@ Describe 'Get-Help <Name> -Full' -ForEach $Commands {
         $items = @($script:Help.syntax.syntaxItem)
         $items.Count | Should -Be $script:Command.ParameterSets.Count
         $sets = @($script:Command.ParameterSets | ForEach-Object {
-                (@($_.Parameters.Name | Where-Object { $_ -notin $script:Common -or $_ -in 'WhatIf', 'Confirm' }) | Sort-Object) -join ','
+                (@($_.Parameters.Name | Where-Object { ($_ -notin $script:Common -or $_ -in 'WhatIf', 'Confirm') -and $_ -notin $script:Hidden }) | Sort-Object) -join ','
             })
         foreach ($item in $items) {
             $names = if ($item.PSObject.Properties['parameter']) { @($item.parameter | ForEach-Object name) } else { @() }

@@ -46,11 +46,13 @@ Describe 'Merge-SwarmEnvironment' {
         Set-Content -LiteralPath (Join-Path $script:Repo 'app.txt') -Value 'ours'
         Invoke-Git $script:Repo commit --quiet -am 'ours' | Out-Null
         $before = Invoke-Git $script:Repo rev-parse main
+        # A conflict is the error only (as Hyper-V and PSResourceGet do); the merge result is its TargetObject.
         $result = Merge-SwarmEnvironment -Ticket 'MRG-C' -ErrorVariable err -ErrorAction SilentlyContinue
-        $result.Merged | Should -BeFalse
-        $result.ConflictingFiles | Should -Contain 'app.txt'
+        $result | Should -BeNullOrEmpty
+        $err | Should -HaveCount 1
         $err[0].FullyQualifiedErrorId | Should -BeLike 'MergeConflict,*'
-        $err[0].TargetObject | Should -Be 'MRG-C'
+        $err[0].TargetObject.Merged | Should -BeFalse
+        $err[0].TargetObject.ConflictingFiles | Should -Contain 'app.txt'
         Invoke-Git $script:Repo rev-parse main | Should -Be $before
         Invoke-Git $script:Repo status --porcelain | Should -BeNullOrEmpty
     }

@@ -196,9 +196,10 @@ Describe 'Error messages in PowerShell name cmdlets and parameters (defect 10)' 
         @{ Name = 'Remove-SwarmEnvironment (uncommitted work)'; Script = { Remove-SwarmEnvironment -Ticket 'HINT-1' -Confirm:$false } }
         @{ Name = 'Get-Swarm (unknown id)'; Script = { Get-Swarm -SwarmId 'sw-unknown' -Offline } }
     ) {
-        $err = $null
-        & $Script -ErrorVariable err -ErrorAction SilentlyContinue 2>$null | Out-Null
-        if (-not $err) { $err = @($Error[0]) }
+        # Whatever the caller's $ErrorActionPreference (the suite runner sets Stop): collect the error records,
+        # non-terminating or terminating.
+        $ErrorActionPreference = 'Continue'
+        $err = @(try { & $Script 2>&1 | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] } } catch { $_ })
         $err | Should -Not -BeNullOrEmpty
         foreach ($e in $err) {
             foreach ($text in @("$e", $e.Exception.Message)) {
