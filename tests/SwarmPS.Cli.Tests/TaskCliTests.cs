@@ -364,6 +364,52 @@ public sealed class TaskCliTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Two starts at once: both may see no scheduler and launch one. Exactly one start reports success,
+    /// with its own process as the lease holder; the other reports SchedulerRunning (never success for a
+    /// scheduler it did not start, never ProcessFailed), and its process ends by itself.
+    /// </summary>
+    [Fact]
+    public async Task Two_concurrent_queue_starts_give_one_scheduler_and_one_SchedulerRunning()
+    {
+        if (Skipped()) return;
+        var svc = SwarmService.Open(_ws.Home);
+        var args = new[] { CliProcess.DllPath, "queue", "run", "--max-parallel", "1", "--home", _ws.Home, "--keep-running" };
+        try
+        {
+            for (var round = 0; round < 3; round++)
+            {
+                async Task<object> StartAsync()
+                {
+                    try { return await SwarmService.Open(_ws.Home).Queue.StartDetachedAsync(CliProcess.DotnetHost, args, TimeSpan.FromSeconds(120)); }
+                    catch (SwarmException ex) { return ex; }
+                }
+                var results = await Task.WhenAll(Task.Run(StartAsync), Task.Run(StartAsync));
+                var report = string.Join(" | ", results.Select(r => r is SwarmException e ? $"{e.ErrorId}: {e.Message}" : $"started {((Core.Tasks.SwarmQueueStatus)r).Holder}"));
+                var started = results.OfType<Core.Tasks.SwarmQueueStatus>().ToList();
+                started.Should().ContainSingle($"round {round}: {report}");
+                results.OfType<SwarmException>().Should().ContainSingle($"round {round}: {report}").Which.ErrorId.Should().Be(ErrorIds.SchedulerRunning, report);
+                var s = started[0];
+                svc.Queue.Status().Holder.Should().Be(s.Holder, report);
+                new Core.Processes.Detached.DetachedProcess(s.LogDirectory!).ChildPid.Should().Be(s.ProcessId, "the winner's own state folder names its process");
+                if (OperatingSystem.IsLinux())
+                {
+                    // The loser's process (if it was launched) ends by itself: it has no lease.
+                    var deadline = DateTime.UtcNow.AddSeconds(60);
+                    while (SchedulerPids(_ws.Home).Count != 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
+                    SchedulerPids(_ws.Home).Should().Equal(new[] { s.ProcessId!.Value }, $"round {round}: one scheduler runs");
+                }
+                (await svc.Queue.StopAsync(TimeSpan.FromSeconds(120))).Should().BeTrue();
+            }
+        }
+        finally
+        {
+            if (OperatingSystem.IsLinux())
+                foreach (var pid in SchedulerPids(_ws.Home))
+                    try { using var p = Process.GetProcessById(pid); p.Kill(); } catch (ArgumentException) { } catch (InvalidOperationException) { }
+        }
+    }
+
     /// <summary>Live (not zombie) scheduler processes: a 'queue run' on <paramref name="home"/>, not its supervisor shell (Linux /proc).</summary>
     private static List<int> SchedulerPids(string home)
     {
