@@ -10,7 +10,7 @@ public sealed class SwarmQueueStatus
     /// <summary>pid@start of the scheduler process, when running.</summary>
     public string? Holder { get; init; }
     public int? ProcessId { get; init; }
-    /// <summary>Where a detached scheduler writes its output.</summary>
+    /// <summary>The state folder of the latest detached start (its stdout.log, stderr.log, status); queue/scheduler before any.</summary>
     public string? LogDirectory { get; init; }
     public IReadOnlyDictionary<SwarmTaskStatus, int> Counts { get; init; } = new Dictionary<SwarmTaskStatus, int>();
 }
@@ -130,6 +130,9 @@ public sealed class QueueControl
                         throw new SwarmException(ErrorIds.SchedulerRunning, SwarmErrorKind.InvalidState,
                             $"Another scheduler (process {other}) started serving first; the one this start launched has ended (logs: {dir}).");
                     PointCurrentAt(id);
+                    // Exit 0: it served and ended already (a queue that drained at once); without the
+                    // lease a scheduler exits with an error.
+                    if (handle.ExitCode == 0) return Status();
                     var err = File.Exists(handle.StderrFile) ? File.ReadAllText(handle.StderrFile).Trim() : "";
                     throw new SwarmException(ErrorIds.ProcessFailed, SwarmErrorKind.OperationFailed,
                         $"The detached scheduler exited with {handle.ExitCode} before it started serving: {err} (logs: {dir})");
