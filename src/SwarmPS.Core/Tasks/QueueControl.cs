@@ -167,6 +167,9 @@ public sealed class QueueControl
     {
         var holder = _swarm.Registry.LeaseHolder(QueueScheduler.LeaseName);
         if (holder is not null && IsLaunched(holder, handle, launchedAt)) return;
+        // The supervisor names the command in its status right after starting it: give it a moment.
+        var named = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (handle.ChildPid is null && !handle.HasExited && handle.Exited is { IsCompleted: false } && DateTime.UtcNow < named) Thread.Sleep(20);
         if (handle.ChildPid is not { } child || handle.HasExited) return;
         try
         {
