@@ -33,7 +33,7 @@ Describe 'Stop-SwarmQueue' {
         Start-SwarmQueue -MaxParallel 1 -Continuous | Out-Null
         try {
             (Stop-SwarmQueue -PassThru -WhatIf) | Should -BeNullOrEmpty
-            { Start-SwarmQueue -Continuous } | Should -Throw -ErrorId 'SchedulerRunning' -Because 'the scheduler still runs'
+            { Start-SwarmQueue -Continuous -ErrorAction Stop } | Should -Throw -ErrorId 'SchedulerRunning,*' -Because 'the scheduler still runs'
         }
         finally {
             Stop-SwarmQueue -PassThru | Select-Object -ExpandProperty Running | Should -BeFalse
