@@ -294,6 +294,146 @@ public sealed class TaskCliTests : IDisposable
         (await _ws.OkAsync("queue", "stop")).StdOut.Should().Contain("No scheduler was running.");
     }
 
+    /// <summary>
+    /// Issue 14 item 4 / issue 16: a start right after a stop, while the old scheduler process (and its
+    /// supervisor shell) is still ending. The old supervisor's exit line must never land in the new
+    /// scheduler's status file (the start then reported ProcessFailed and left the new scheduler running,
+    /// orphaned), and at most one scheduler may serve. The stop returns once the lease is released, and
+    /// the next start follows at once: the old process is still shutting down then.
+    /// </summary>
+    [Fact]
+    public async Task Queue_start_right_after_a_stop_reports_the_new_scheduler_and_never_leaves_two()
+    {
+        if (Skipped()) return;
+        var svc = SwarmService.Open(_ws.Home);
+        // The same command line 'swarmps queue start' builds, through the same Core door.
+        var args = new[] { CliProcess.DllPath, "queue", "run", "--max-parallel", "1", "--home", _ws.Home, "--keep-running" };
+        var dirs = new HashSet<string>(StringComparer.Ordinal);
+        Core.Tasks.SwarmQueueStatus? s = null;
+        try
+        {
+            for (var round = 0; round < 10; round++)
+            {
+                try
+                {
+                    s = await svc.Queue.StartDetachedAsync(CliProcess.DotnetHost, args, TimeSpan.FromSeconds(120));
+                }
+                catch (SwarmException ex)
+                {
+                    throw new Xunit.Sdk.XunitException($"round {round}: the start failed right after a stop ({ex.ErrorId}: {ex.Message}); " +
+                        $"scheduler processes alive: [{string.Join(", ", SchedulerPids(_ws.Home))}], lease holder: {svc.Queue.Status().Holder}");
+                }
+                s.Running.Should().BeTrue($"round {round}");
+                var pid = s.ProcessId!.Value;
+                Alive(pid).Should().BeTrue($"round {round}: the reported scheduler runs");
+                svc.Queue.Status().Holder.Should().Be(s.Holder, $"round {round}: the started scheduler is the lease holder");
+                // The status file the start read is the new scheduler's own: its command is the lease holder,
+                // and no exit line (of an ending scheduler's supervisor) is in it.
+                var state = new Core.Processes.Detached.DetachedProcess(s.LogDirectory!);
+                state.ChildPid.Should().Be(pid, $"round {round}: {s.LogDirectory} belongs to the new scheduler");
+                state.ExitCode.Should().BeNull($"round {round}: the new scheduler runs");
+                dirs.Add(s.LogDirectory!).Should().BeTrue($"round {round}: each start has its own state directory");
+                if (OperatingSystem.IsLinux())
+                {
+                    // The previous scheduler ends by itself (it released the lease); then exactly one is left.
+                    var deadline = DateTime.UtcNow.AddSeconds(60);
+                    while (SchedulerPids(_ws.Home).Count != 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
+                    SchedulerPids(_ws.Home).Should().Equal(new[] { pid }, $"round {round}: only the new scheduler runs");
+                }
+                (await svc.Queue.StopAsync(TimeSpan.FromSeconds(120))).Should().BeTrue($"round {round}");
+                svc.Queue.Status().Running.Should().BeFalse();
+            }
+
+            // Old per-start directories whose supervisor is gone were cleaned by the later starts.
+            var perStart = Directory.GetDirectories(Path.GetDirectoryName(s!.LogDirectory!)!);
+            perStart.Length.Should().BeLessThanOrEqualTo(3, string.Join(", ", perStart));
+            perStart.Should().Contain(s.LogDirectory!, "the last scheduler's logs stay");
+            if (OperatingSystem.IsLinux())
+            {
+                var gone = DateTime.UtcNow.AddSeconds(60);
+                while (SchedulerPids(_ws.Home).Count > 0 && DateTime.UtcNow < gone) await Task.Delay(100);
+                SchedulerPids(_ws.Home).Should().BeEmpty("every stopped scheduler ends; none is left orphaned");
+            }
+        }
+        finally
+        {
+            // A failed round may have left a scheduler without the lease (the defect): Dispose stops only the holder.
+            if (OperatingSystem.IsLinux())
+                foreach (var pid in SchedulerPids(_ws.Home))
+                    try { using var p = Process.GetProcessById(pid); p.Kill(); } catch (ArgumentException) { } catch (InvalidOperationException) { }
+        }
+    }
+
+    /// <summary>
+    /// Two starts at once: both may see no scheduler and launch one. Exactly one start reports success,
+    /// with its own process as the lease holder; the other reports SchedulerRunning (never success for a
+    /// scheduler it did not start, never ProcessFailed), and its process ends by itself.
+    /// </summary>
+    [Fact]
+    public async Task Two_concurrent_queue_starts_give_one_scheduler_and_one_SchedulerRunning()
+    {
+        if (Skipped()) return;
+        var svc = SwarmService.Open(_ws.Home);
+        var args = new[] { CliProcess.DllPath, "queue", "run", "--max-parallel", "1", "--home", _ws.Home, "--keep-running" };
+        try
+        {
+            for (var round = 0; round < 3; round++)
+            {
+                async Task<object> StartAsync()
+                {
+                    try { return await SwarmService.Open(_ws.Home).Queue.StartDetachedAsync(CliProcess.DotnetHost, args, TimeSpan.FromSeconds(120)); }
+                    catch (SwarmException ex) { return ex; }
+                }
+                var results = await Task.WhenAll(Task.Run(StartAsync), Task.Run(StartAsync));
+                var report = string.Join(" | ", results.Select(r => r is SwarmException e ? $"{e.ErrorId}: {e.Message}" : $"started {((Core.Tasks.SwarmQueueStatus)r).Holder}"));
+                var started = results.OfType<Core.Tasks.SwarmQueueStatus>().ToList();
+                started.Should().ContainSingle($"round {round}: {report}");
+                results.OfType<SwarmException>().Should().ContainSingle($"round {round}: {report}").Which.ErrorId.Should().Be(ErrorIds.SchedulerRunning, report);
+                var s = started[0];
+                svc.Queue.Status().Holder.Should().Be(s.Holder, report);
+                new Core.Processes.Detached.DetachedProcess(s.LogDirectory!).ChildPid.Should().Be(s.ProcessId, "the winner's own state folder names its process");
+                if (OperatingSystem.IsLinux())
+                {
+                    // The loser's process (if it was launched) ends by itself: it has no lease.
+                    var deadline = DateTime.UtcNow.AddSeconds(60);
+                    while (SchedulerPids(_ws.Home).Count != 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
+                    SchedulerPids(_ws.Home).Should().Equal(new[] { s.ProcessId!.Value }, $"round {round}: one scheduler runs");
+                }
+                (await svc.Queue.StopAsync(TimeSpan.FromSeconds(120))).Should().BeTrue();
+            }
+        }
+        finally
+        {
+            if (OperatingSystem.IsLinux())
+                foreach (var pid in SchedulerPids(_ws.Home))
+                    try { using var p = Process.GetProcessById(pid); p.Kill(); } catch (ArgumentException) { } catch (InvalidOperationException) { }
+        }
+    }
+
+    /// <summary>Live (not zombie) scheduler processes: a 'queue run' on <paramref name="home"/>, not its supervisor shell (Linux /proc).</summary>
+    private static List<int> SchedulerPids(string home)
+    {
+        var pids = new List<int>();
+        foreach (var d in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(d), out var pid)) continue;
+            try
+            {
+                var argv = File.ReadAllText(Path.Combine(d, "cmdline")).Split('\0');
+                var run = Array.IndexOf(argv, "queue");
+                if (run < 0 || run + 1 >= argv.Length || argv[run + 1] != "run" || !argv.Contains(home)) continue;
+                // The supervisor shell carries the command line as its arguments.
+                if (argv.Contains("swarmps-supervisor")) continue;
+                var stat = File.ReadAllText(Path.Combine(d, "stat"));
+                if (stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z')) continue;
+                pids.Add(pid);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return pids;
+    }
+
     [Fact]
     public async Task Events_follow_json_streams_ndjson_while_another_process_adds_a_task()
     {

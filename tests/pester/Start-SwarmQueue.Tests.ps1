@@ -30,15 +30,12 @@ Describe 'Start-SwarmQueue' {
     }
 
     It 'serves tasks added later with -Continuous, refuses a second scheduler, and stops on request' {
-        # Issue 14 defect 4 (the defects helper fixes it; then delete this line): Start-SwarmQueue right after
-        # a scheduler released its lease takes the old shell's exit line ('exited with 0 before it started serving').
-        Skip-Test -Because "issue 14 defect 4: Start-SwarmQueue right after a scheduler stopped fails or orphans the new one"
         $status = Start-SwarmQueue -MaxParallel 1 -Continuous
         try {
             $status.Running | Should -BeTrue
             $status.LogDirectory | Should -Not -BeNullOrEmpty
-            { Start-SwarmQueue -Continuous } | Should -Throw -ErrorId 'SchedulerRunning,SwarmPS.Cmdlets.Commands.StartSwarmQueueCommand'
-            { Invoke-SwarmQueue } | Should -Throw -ErrorId 'SchedulerRunning,SwarmPS.Cmdlets.Commands.InvokeSwarmQueueCommand'
+            { Start-SwarmQueue -Continuous -ErrorAction Stop } | Should -Throw -ErrorId 'SchedulerRunning,SwarmPS.Cmdlets.Commands.StartSwarmQueueCommand'
+            { Invoke-SwarmQueue -ErrorAction Stop } | Should -Throw -ErrorId 'SchedulerRunning,SwarmPS.Cmdlets.Commands.InvokeSwarmQueueCommand'
             $later = Add-SwarmTask -Title 'added later' -Prompt 'x' -Ticket 'STARTQ-1' -Profile command -Command (Get-FakeCommand)
             (Wait-TaskStatus -Id $later.Id -Status 'Succeeded').Status | Should -Be 'Succeeded'
         }
@@ -46,6 +43,30 @@ Describe 'Start-SwarmQueue' {
             Stop-SwarmQueue
         }
         (Stop-SwarmQueue -PassThru -WarningAction SilentlyContinue).Running | Should -BeFalse
+    }
+
+    It 'starts a new scheduler right after a stop, while the old one is still ending, and reports that one (issue 16)' {
+        # Stop-SwarmQueue returns once the lease is released; the old pwsh is still exiting then. Its
+        # supervisor's exit line must not reach the new start (which reported ProcessFailed and left the
+        # new scheduler running) and only the new scheduler may serve.
+        $seen = @{}
+        try {
+            foreach ($round in 1..5) {
+                $status = Start-SwarmQueue -MaxParallel 1 -Continuous
+                $status.Running | Should -BeTrue -Because "round $round"
+                # ProcessId is the lease holder's; it must be the process this start launched (below).
+                $seen.ContainsKey($status.LogDirectory) | Should -BeFalse -Because "round ${round}: each start has its own state folder"
+                $seen[$status.LogDirectory] = $true
+                # Its own status file names it (first line: command pid, supervisor pid), no exit line.
+                $lines = @(Get-Content -LiteralPath (Join-Path $status.LogDirectory 'status'))
+                $lines.Count | Should -Be 1 -Because "round ${round}: the new scheduler runs"
+                ($lines[0] -split ' ')[0] | Should -Be $status.ProcessId
+                Stop-SwarmQueue
+            }
+        }
+        finally {
+            Stop-SwarmQueue -WarningAction SilentlyContinue
+        }
     }
 
     It 'formats the status as a table and as a list' {

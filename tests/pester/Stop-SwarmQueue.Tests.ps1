@@ -29,14 +29,11 @@ Describe 'Stop-SwarmQueue' {
     }
 
     It 'changes nothing with -WhatIf' {
-        # Issue 14 defect 4 (the defects helper fixes it; then delete this line): Start-SwarmQueue right after
-        # a scheduler released its lease takes the old shell's exit line ('exited with 0 before it started serving').
-        Skip-Test -Because "issue 14 defect 4: Start-SwarmQueue right after a scheduler stopped fails or orphans the new one"
         Add-SwarmTask -Title 'waits' -Prompt 'x' -Ticket 'STOPQ-1' -Profile command -Command (Get-FakeCommand -Mode sleep) | Out-Null
         Start-SwarmQueue -MaxParallel 1 -Continuous | Out-Null
         try {
             (Stop-SwarmQueue -PassThru -WhatIf) | Should -BeNullOrEmpty
-            { Start-SwarmQueue -Continuous } | Should -Throw -ErrorId 'SchedulerRunning,SwarmPS.Cmdlets.Commands.StartSwarmQueueCommand' -Because 'the scheduler still runs'
+            { Start-SwarmQueue -Continuous -ErrorAction Stop } | Should -Throw -ErrorId 'SchedulerRunning,SwarmPS.Cmdlets.Commands.StartSwarmQueueCommand' -Because 'the scheduler still runs'
         }
         finally {
             Stop-SwarmQueue -PassThru | Select-Object -ExpandProperty Running | Should -BeFalse
