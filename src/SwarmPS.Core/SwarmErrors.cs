@@ -90,8 +90,8 @@ public static class Hints
     public static readonly FrontEndHint RegisterImage = new("Register one first with 'swarmps image register' (or build one with 'swarmps image build').",
         "Register one first with Register-SwarmBaseImage (or build one with New-SwarmBaseImage).");
     public static readonly FrontEndHint PassImage = new("Pass --image NAME ('swarmps image list' shows the registered ones).", "Pass -Image NAME (Get-SwarmBaseImage shows the registered ones).");
-    public static readonly FrontEndHint ChooseImage = new("Choose another with --image, SWARMPS_DOCKER_IMAGE or docker.defaultImage in config.json.",
-        "Choose another with -Image, SWARMPS_DOCKER_IMAGE or docker.defaultImage in config.json.");
+    public static readonly FrontEndHint ChooseImage = new("Or choose another image with --image, SWARMPS_DOCKER_IMAGE or docker.defaultImage in config.json.",
+        "Or choose another image with -Image, SWARMPS_DOCKER_IMAGE or docker.defaultImage in config.json.");
     public static readonly FrontEndHint Cpus = new("Ask for a count in that range with --cpus.", "Ask for a count in that range with -Cpus.");
     public static readonly FrontEndHint MemoryMb = new("Ask for a size in that range with --memory-mb.", "Ask for a size in that range with -MemoryMb.");
     public static readonly FrontEndHint NoWorktree = new("For example a docker environment made with --no-worktree has no worktree to diff or merge.",
@@ -111,6 +111,11 @@ public static class Hints
     public static FrontEndHint RegisterImageFile(string name, string provider, string path) =>
         new($"Register it with 'swarmps image register {name} --provider {provider} --path {path}'.",
             $"Register it with Register-SwarmBaseImage -Name {name} -Provider {provider} -Path {path}.");
+
+    /// <summary>How to register a first base image for <paramref name="provider"/> (<paramref name="examplePath"/> shows what --path / -Path takes).</summary>
+    public static FrontEndHint RegisterFirstImage(string provider, string examplePath) =>
+        new($"Register one first: 'swarmps image register NAME --provider {provider} --path {examplePath}'.",
+            $"Register one first: Register-SwarmBaseImage -Name NAME -Provider {provider} -Path {examplePath}.");
 
     public static FrontEndHint StopEnvironment(string example) => new($"Stop one first ('swarmps env stop {example}' or 'tart stop NAME').", $"Stop one first (Stop-SwarmEnvironment -Ticket {example}, or 'tart stop NAME').");
 

@@ -153,7 +153,7 @@ public sealed class FrontEndHintTests : IDisposable
         var hints = typeof(Hints).GetFields().Where(f => f.FieldType == typeof(FrontEndHint)).Select(f => (f.Name, (FrontEndHint)f.GetValue(null)!))
             .Concat(new[]
             {
-                ("ListCheckpoints", Hints.ListCheckpoints("T-1")), ("StartEnvironment", Hints.StartEnvironment("T-1")), ("RegisterImageFile", Hints.RegisterImageFile("n", "kvm", "/p")),
+                ("ListCheckpoints", Hints.ListCheckpoints("T-1")), ("StartEnvironment", Hints.StartEnvironment("T-1")), ("RegisterImageFile", Hints.RegisterImageFile("n", "kvm", "/p")), ("RegisterFirstImage", Hints.RegisterFirstImage("kvm", "base.qcow2")),
                 ("StopEnvironment", Hints.StopEnvironment("T-1")), ("StartWithReadiness", Hints.StartWithReadiness("T-1", true)), ("IsVmUp", Hints.IsVmUp("T-1")),
             }).ToList();
         hints.Should().HaveCountGreaterThan(25);

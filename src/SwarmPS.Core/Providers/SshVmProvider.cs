@@ -40,7 +40,7 @@ public abstract class SshVmProvider : EnvironmentProviderBase
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
                 $"The {provider} provider needs a {what}. Registered: {string.Join(", ", context.Registry.ListBaseImages(provider).Select(i => i.Name)) switch { "" => "(none)", var s => s }}.", ticket)
             {
-                Hint = context.Registry.ListBaseImages(provider).Count == 0 ? Hints.RegisterImageFile("NAME", provider, examplePath) : Hints.PassImage,
+                Hint = context.Registry.ListBaseImages(provider).Count == 0 ? Hints.RegisterFirstImage(provider, examplePath) : Hints.PassImage,
             };
         var image = context.Registry.RequireBaseImage(imageName);
         if (!string.Equals(image.Provider, provider, StringComparison.OrdinalIgnoreCase))
