@@ -203,9 +203,11 @@ Describe 'Error messages in PowerShell name cmdlets and parameters (defect 10)' 
                 $f = Join-Path $TestDrive 'hint-file'; Set-Content -LiteralPath $f -Value 'x'
                 Register-SwarmBaseImage -Name 'hint-img' -Provider kvm -Path $f -Initrd $f } }
     ) {
-        $err = $null
-        & $Script -ErrorVariable err -ErrorAction SilentlyContinue 2>$null | Out-Null
-        if (-not $err) { $err = @($Error[0]) }
+        # Non-terminating errors arrive through 2>&1, terminating ones (and errors under a caller's
+        # $ErrorActionPreference = 'Stop') through catch: either way the ErrorRecord the user sees.
+        $err = @(try {
+                & { $ErrorActionPreference = 'Continue'; & $Script } 2>&1 | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }
+            } catch { $_ })
         $err | Should -Not -BeNullOrEmpty
         foreach ($e in $err) {
             foreach ($text in @("$e", $e.Exception.Message)) {

@@ -31,7 +31,7 @@ public abstract class SshVmProvider : EnvironmentProviderBase
     /// <summary>
     /// The registered base image a request names (<c>--image</c>, or a base ref other than HEAD), which must be one
     /// of <paramref name="provider"/>'s. <paramref name="what"/> names it in the error ("base image", "base VHDX");
-    /// <paramref name="noneHint"/> stands in for the list when none is registered.
+    /// <paramref name="examplePath"/> is the --path / -Path example of the hint when none is registered.
     /// </summary>
     protected static SwarmBaseImage RequireBaseImage(NewEnvironmentRequest request, ProviderContext context, string provider, string ticket, string what, string examplePath)
     {
