@@ -87,6 +87,45 @@ public static class Hints
     public static readonly FrontEndHint Oversubscribed = new("Remove environments you no longer need, ask for less (--cpus / --memory-mb), raise the ratio under \"host\" in config.json, or pass --force.",
         "Remove environments you no longer need, ask for less (-Cpus / -MemoryMb), raise the ratio under \"host\" in config.json, or pass -Force.");
 
+    public static readonly FrontEndHint RegisterImage = new("Register one first with 'swarmps image register' (or build one with 'swarmps image build').",
+        "Register one first with Register-SwarmBaseImage (or build one with New-SwarmBaseImage).");
+    public static readonly FrontEndHint PassImage = new("Pass --image NAME ('swarmps image list' shows the registered ones).", "Pass -Image NAME (Get-SwarmBaseImage shows the registered ones).");
+    public static readonly FrontEndHint ChooseImage = new("Or choose another image with --image, SWARMPS_DOCKER_IMAGE or docker.defaultImage in config.json.",
+        "Or choose another image with -Image, SWARMPS_DOCKER_IMAGE or docker.defaultImage in config.json.");
+    public static readonly FrontEndHint Cpus = new("Ask for a count in that range with --cpus.", "Ask for a count in that range with -Cpus.");
+    public static readonly FrontEndHint MemoryMb = new("Ask for a size in that range with --memory-mb.", "Ask for a size in that range with -MemoryMb.");
+    public static readonly FrontEndHint NoWorktree = new("For example a docker environment made with --no-worktree has no worktree to diff or merge.",
+        "For example a docker environment made with -NoWorktree has no worktree to diff or merge.");
+    public static readonly FrontEndHint WorktreeHasNoOptions = new("Provider-specific options (for example docker's --no-worktree) need that provider (--provider).",
+        "Provider-specific parameters (for example docker's -NoWorktree) need that provider (-Provider).");
+    public static readonly FrontEndHint PassRepository = new("Run this in a repository or pass --repo.", "Run this in a repository or pass -RepositoryPath.");
+    public static readonly FrontEndHint KernelForInitrd = new("Pass --kernel too, or drop --initrd / --cmdline.", "Pass -Kernel too, or drop -Initrd / -KernelCommandLine.");
+    public static readonly FrontEndHint BuildTimeout = new("A longer timeout: --timeout-minutes.", "A longer timeout: -TimeoutMinutes.");
+    public static readonly FrontEndHint CommandArgv = new("Give the argv after '--': 'swarmps agent start T --profile command -- ./script.sh arg'.",
+        "Give the argv with -Command: Start-SwarmAgent -Ticket T -Profile command -Command './script.sh','arg'.");
+    public static readonly FrontEndHint SwarmCommandArgv = new("Give its argv after '--': 'swarmps swarm launch --nodes N --prompt SYS --profile command -- ./script.sh arg'.",
+        "Give its argv with -Command: Start-Swarm -Nodes N -Prompt SYS -Profile command -Command './script.sh','arg'.");
+    public static readonly FrontEndHint TartSshSetup = new("See 'swarmps image register --help' (Tart base VMs).", "See Get-Help Register-SwarmBaseImage (Tart base VMs).");
+
+    /// <summary>How to register an existing base image file for <paramref name="provider"/> (<paramref name="path"/> is an example or the real path).</summary>
+    public static FrontEndHint RegisterImageFile(string name, string provider, string path) =>
+        new($"Register it with 'swarmps image register {name} --provider {provider} --path {path}'.",
+            $"Register it with Register-SwarmBaseImage -Name {name} -Provider {provider} -Path {path}.");
+
+    /// <summary>How to register a first base image for <paramref name="provider"/> (<paramref name="examplePath"/> shows what --path / -Path takes).</summary>
+    public static FrontEndHint RegisterFirstImage(string provider, string examplePath) =>
+        new($"Register one first: 'swarmps image register NAME --provider {provider} --path {examplePath}'.",
+            $"Register one first: Register-SwarmBaseImage -Name NAME -Provider {provider} -Path {examplePath}.");
+
+    public static FrontEndHint StopEnvironment(string example) => new($"Stop one first ('swarmps env stop {example}' or 'tart stop NAME').", $"Stop one first (Stop-SwarmEnvironment -Ticket {example}, or 'tart stop NAME').");
+
+    /// <summary>Start the environment with readiness (kvm: without --no-wait / -NoWait) so its address is recorded.</summary>
+    public static FrontEndHint StartWithReadiness(string ticket, bool mentionNoWait) => mentionNoWait
+        ? new($"Start it with readiness (without --no-wait) first: 'swarmps env start {ticket}'.", $"Start it with readiness (without -NoWait) first: Start-SwarmEnvironment -Ticket {ticket}.")
+        : new($"Start it with readiness first: 'swarmps env start {ticket}'.", $"Start it with readiness first: Start-SwarmEnvironment -Ticket {ticket}.");
+
+    public static FrontEndHint IsVmUp(string ticket) => new($"Is the VM up ('swarmps env start {ticket}')?", $"Is the VM up (Start-SwarmEnvironment -Ticket {ticket})?");
+
     public static FrontEndHint ListCheckpoints(string ticket) => new($"'swarmps env checkpoints {ticket}' lists them.", $"Get-SwarmCheckpoint -Ticket {ticket} lists them.");
 
     public static FrontEndHint StartEnvironment(string ticket) => new($"Start it first: 'swarmps env start {ticket}'.", $"Start it first: Start-SwarmEnvironment -Ticket {ticket}.");

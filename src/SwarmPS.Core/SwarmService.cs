@@ -93,7 +93,7 @@ public sealed class SwarmService
         var p = ProviderOf(env);
         if (!p.CapabilitiesOf(env).HasFlag(capability))
             throw new SwarmException(ErrorIds.CapabilityNotSupported, SwarmErrorKind.NotSupported,
-                $"'{env.Ticket}' does not support {capability}: this {p.Name} environment was created without it (for example a docker environment made with --no-worktree / -NoWorktree has no worktree to diff or merge).", env.Ticket);
+                $"'{env.Ticket}' does not support {capability}: this {p.Name} environment was created without it.", env.Ticket) { Hint = Hints.NoWorktree };
     }
 
     // ------------------------------------------------------------------ environments

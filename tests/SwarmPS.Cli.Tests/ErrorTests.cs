@@ -64,6 +64,31 @@ public sealed class ErrorTests : IDisposable
         r.StdErrLines.Should().ContainSingle().Which.Should().Contain("'swarmps agent list'").And.NotContain("Get-SwarmAgent");
     }
 
+    [Fact]
+    public async Task Provider_and_image_hints_name_swarmps_commands_and_options_in_the_cli()
+    {
+        // Sites converted in issue 14 defect 10: provider validation, the repository check, image registration.
+        var plain = Path.Combine(_ws.Root, "plain");
+        Directory.CreateDirectory(plain);
+        var file = Path.Combine(plain, "file");
+        File.WriteAllText(file, "x");
+        var cases = new (string[] Args, string Id, string[] Words)[]
+        {
+            (new[] { "env", "new", "HINT-2", "--provider", "kvm" }, "InvalidArgument", new[] { "'swarmps image register NAME --provider kvm --path base.qcow2'" }),
+            (new[] { "env", "new", "HINT-3", "--provider", "worktree", "--repo", plain }, "NotAGitRepository", new[] { "--repo" }),
+            (new[] { "image", "register", "img1", "--provider", "kvm", "--path", file, "--initrd", file }, "InvalidArgument", new[] { "--kernel", "--initrd" }),
+        };
+        foreach (var (args, id, words) in cases)
+        {
+            var r = await _ws.RunAsync(args);
+            r.ExitCode.Should().Be(2, r.ToString());
+            var line = r.StdErrLines.Should().ContainSingle().Which;
+            line.Should().StartWith(id + ": ");
+            foreach (var w in words) line.Should().Contain(w);
+            line.Should().NotMatchRegex(@"(Register|New|Start)-Swarm\w*|-RepositoryPath|-Kernel\b", "the CLI names its own commands and options");
+        }
+    }
+
     [Theory]
     [InlineData("get")]
     [InlineData("rm")]

@@ -195,11 +195,19 @@ Describe 'Error messages in PowerShell name cmdlets and parameters (defect 10)' 
         @{ Name = 'Restore-SwarmEnvironment (unknown checkpoint)'; Script = { Restore-SwarmEnvironment -Ticket 'HINT-1' -Name 'nope' -Force } }
         @{ Name = 'Remove-SwarmEnvironment (uncommitted work)'; Script = { Remove-SwarmEnvironment -Ticket 'HINT-1' -Confirm:$false } }
         @{ Name = 'Get-Swarm (unknown id)'; Script = { Get-Swarm -SwarmId 'sw-unknown' -Offline } }
+        @{ Name = 'New-SwarmEnvironment -Provider kvm (no base image)'; Script = { New-SwarmEnvironment -Ticket 'HINT-2' -Provider kvm } }
+        @{ Name = 'New-SwarmEnvironment (not a repository)'; Script = {
+                $plain = New-Item -ItemType Directory -Force -Path (Join-Path $TestDrive 'hint-plain')
+                New-SwarmEnvironment -Ticket 'HINT-3' -Provider worktree -RepositoryPath $plain.FullName } }
+        @{ Name = 'Register-SwarmBaseImage (initrd without kernel)'; Script = {
+                $f = Join-Path $TestDrive 'hint-file'; Set-Content -LiteralPath $f -Value 'x'
+                Register-SwarmBaseImage -Name 'hint-img' -Provider kvm -Path $f -Initrd $f } }
     ) {
-        # Whatever the caller's $ErrorActionPreference (the suite runner sets Stop): collect the error records,
-        # non-terminating or terminating.
-        $ErrorActionPreference = 'Continue'
-        $err = @(try { & $Script 2>&1 | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] } } catch { $_ })
+        # Non-terminating errors arrive through 2>&1, terminating ones (and errors under a caller's
+        # $ErrorActionPreference = 'Stop') through catch: either way the ErrorRecord the user sees.
+        $err = @(try {
+                & { $ErrorActionPreference = 'Continue'; & $Script } 2>&1 | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }
+            } catch { $_ })
         $err | Should -Not -BeNullOrEmpty
         foreach ($e in $err) {
             foreach ($text in @("$e", $e.Exception.Message)) {
@@ -207,6 +215,6 @@ Describe 'Error messages in PowerShell name cmdlets and parameters (defect 10)' 
                 $text | Should -Not -BeLike '*--*'
             }
         }
-        "$($err[0])" | Should -Match '(Get|Repair|Remove|Restore|Start|Stop)-Swarm\w*|-Force|-Into' -Because 'the hint names a cmdlet or a parameter'
+        "$($err[0])" | Should -Match '(Get|Repair|Remove|Restore|Start|Stop|Register)-Swarm\w*|-Force|-Into|-RepositoryPath|-Kernel' -Because 'the hint names a cmdlet or a parameter'
     }
 }

@@ -59,7 +59,7 @@ public sealed class AgentProfile
         {
             if (invocation.Command is not { Count: > 0 } || string.IsNullOrEmpty(invocation.Command[0]))
                 throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
-                    $"The '{Name}' profile runs your own command: give it after '--' (swarmps) or with -Command (PowerShell).", invocation.Ticket);
+                    $"The '{Name}' profile runs your own command.", invocation.Ticket) { Hint = Hints.CommandArgv };
             argv.AddRange(invocation.Command);
         }
         else

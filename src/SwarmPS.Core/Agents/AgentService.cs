@@ -91,7 +91,7 @@ public sealed class AgentService
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, "A prompt is required.", env.Ticket);
         if (profile.Executable == AgentProfile.CommandExecutable && request.Command is not { Count: > 0 })
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
-                "The 'command' profile runs your own argv: 'swarmps agent start T --profile command -- ./script.sh arg' or -Command @('./script.sh','arg').", env.Ticket);
+                "The 'command' profile runs your own argv.", env.Ticket) { Hint = Hints.CommandArgv };
         if (env.Status is not (EnvironmentStatus.Running))
             throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' is {env.Status}; start it first.", env.Ticket);
         return (env, profile);

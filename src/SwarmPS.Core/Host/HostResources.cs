@@ -175,10 +175,10 @@ namespace SwarmPS.Core.Host
             }
             if (over.Count == 0) return;
             throw new SwarmException(ErrorIds.HostOversubscribed, SwarmErrorKind.InvalidState,
-                $"Creating '{ticket}' would oversubscribe the host: {string.Join("; ", over)}. " +
-                "Remove environments you no longer need, ask for less (--cpus / --memory-mb), raise the ratio under \"host\" in config.json, or pass --force / -Force.", ticket)
+                $"Creating '{ticket}' would oversubscribe the host: {string.Join("; ", over)}.", ticket)
             {
                 Details = over,
+                Hint = Hints.Oversubscribed,
             };
         }
     }

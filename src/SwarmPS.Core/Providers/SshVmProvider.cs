@@ -31,14 +31,17 @@ public abstract class SshVmProvider : EnvironmentProviderBase
     /// <summary>
     /// The registered base image a request names (<c>--image</c>, or a base ref other than HEAD), which must be one
     /// of <paramref name="provider"/>'s. <paramref name="what"/> names it in the error ("base image", "base VHDX");
-    /// <paramref name="noneHint"/> stands in for the list when none is registered.
+    /// <paramref name="examplePath"/> is the --path / -Path example of the hint when none is registered.
     /// </summary>
-    protected static SwarmBaseImage RequireBaseImage(NewEnvironmentRequest request, ProviderContext context, string provider, string ticket, string what, string noneHint)
+    protected static SwarmBaseImage RequireBaseImage(NewEnvironmentRequest request, ProviderContext context, string provider, string ticket, string what, string examplePath)
     {
         var imageName = request.Image ?? (request.BaseRef is { Length: > 0 } b && b != "HEAD" ? b : null);
         if (string.IsNullOrWhiteSpace(imageName))
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
-                $"The {provider} provider needs a {what}: pass --image / -Image. Registered: {string.Join(", ", context.Registry.ListBaseImages(provider).Select(i => i.Name)) switch { "" => noneHint, var s => s }}.", ticket);
+                $"The {provider} provider needs a {what}. Registered: {string.Join(", ", context.Registry.ListBaseImages(provider).Select(i => i.Name)) switch { "" => "(none)", var s => s }}.", ticket)
+            {
+                Hint = context.Registry.ListBaseImages(provider).Count == 0 ? Hints.RegisterFirstImage(provider, examplePath) : Hints.PassImage,
+            };
         var image = context.Registry.RequireBaseImage(imageName);
         if (!string.Equals(image.Provider, provider, StringComparison.OrdinalIgnoreCase))
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"Base image '{image.Name}' is a {image.Provider} image, not a {provider} one.", ticket);
@@ -78,8 +81,7 @@ public abstract class SshVmProvider : EnvironmentProviderBase
     protected abstract Task<string> RequireHostAsync(SwarmEnvironment env, CancellationToken ct);
 
     /// <summary>The error message when an agent is planned for an environment with no recorded address.</summary>
-    protected virtual string NoRecordedAddressMessage(SwarmEnvironment env) =>
-        $"'{env.Ticket}' has no recorded IP address; start it (with readiness) first: 'swarmps env start {env.Ticket}'.";
+    protected virtual FrontEndHint NoRecordedAddressHint(SwarmEnvironment env) => Hints.StartWithReadiness(env.Ticket, mentionNoWait: false);
 
     /// <summary>ssh with the environment's key; every argv element single-quoted for the remote shell; SWARM_* set on the remote command line.</summary>
     public override async Task<SwarmExecResult> ExecAsync(SwarmEnvironment env, IReadOnlyList<string> command, string? standardInput, ProviderContext context, CancellationToken ct)
@@ -94,7 +96,7 @@ public abstract class SshVmProvider : EnvironmentProviderBase
         if (r.ExitCode == 255 && (r.StandardError.StartsWith("ssh:", StringComparison.Ordinal) || r.StandardError.Contains("Permission denied (", StringComparison.Ordinal) ||
                                   r.StandardError.Contains("Host key verification failed", StringComparison.Ordinal)))
             throw new SwarmException(ErrorIds.SshFailed, SwarmErrorKind.OperationFailed,
-                $"'{env.Ticket}': ssh {Meta(env, "user")}@{host} failed: {Virsh.FirstError(r)}. Is the VM up ('swarmps env start {env.Ticket}')?", env.Ticket);
+                $"'{env.Ticket}': ssh {Meta(env, "user")}@{host} failed: {Virsh.FirstError(r)}.", env.Ticket) { Hint = Hints.IsVmUp(env.Ticket) };
         return new SwarmExecResult { Ticket = env.Ticket, ExitCode = r.ExitCode, StandardOutput = r.StandardOutput, StandardError = r.StandardError };
     }
 
@@ -123,7 +125,7 @@ public abstract class SshVmProvider : EnvironmentProviderBase
     public override AgentLaunchPlan PlanAgentLaunch(SwarmEnvironment env, IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> variables)
     {
         if (string.IsNullOrEmpty(env.Address))
-            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, NoRecordedAddressMessage(env), env.Ticket);
+            throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState, $"'{env.Ticket}' has no recorded IP address.", env.Ticket) { Hint = NoRecordedAddressHint(env) };
         var vars = new Dictionary<string, string>(EnvironmentVariables.For(env), StringComparer.Ordinal);
         foreach (var (k, v) in variables) vars[k] = v;
         var user = Meta(env, "user");

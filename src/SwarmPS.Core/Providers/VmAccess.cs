@@ -70,10 +70,10 @@ public static class VmAccess
 
     /// <summary>
     /// Polls <paramref name="probe"/> (one login attempt: null when it worked, else the error) until the login works or <paramref name="timeout"/> passes; the
-    /// error then comes from <paramref name="timeoutMessage"/> (given the last ssh error).
+    /// error then comes from <paramref name="timeoutMessage"/> (given the last ssh error), with <paramref name="hint"/> as its front-end hint.
     /// </summary>
     public static async Task WaitForSshAsync(Func<CancellationToken, Task<string?>> probe, TimeSpan timeout, TimeSpan interval,
-        Func<string, string> timeoutMessage, string ticket, Action<TimeSpan>? onAttempt, CancellationToken ct)
+        Func<string, string> timeoutMessage, string ticket, Action<TimeSpan>? onAttempt, CancellationToken ct, FrontEndHint? hint = null)
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
         while (true)
@@ -82,7 +82,7 @@ public static class VmAccess
             var error = await probe(ct).ConfigureAwait(false);
             if (error is null) return;
             if (sw.Elapsed >= timeout)
-                throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed, timeoutMessage(error), ticket);
+                throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed, timeoutMessage(error), ticket) { Hint = hint };
             await Task.Delay(interval, ct).ConfigureAwait(false);
         }
     }

@@ -77,7 +77,7 @@ public sealed partial class SwarmRegistry
 
     public SwarmBaseImage RequireBaseImage(string name) => GetBaseImage(name)
         ?? throw new SwarmException(ErrorIds.ImageNotFound, SwarmErrorKind.NotFound,
-            $"No base image named '{Names.Describe(name)}' is registered. Register one first (KvmImages.RegisterAsync / 'swarmps image register').", name);
+            $"No base image named '{Names.Describe(name)}' is registered.", name) { Hint = Hints.RegisterImage };
 
     public IReadOnlyList<SwarmBaseImage> ListBaseImages(string? provider = null) => Read(c =>
     {

@@ -51,7 +51,7 @@ public sealed class SwarmClusterService
         if (isCommand)
         {
             if (request.Command is not { Count: > 0 } || string.IsNullOrEmpty(request.Command[0]))
-                throw Invalid($"The '{profile.Name}' profile runs your own command: give its argv after '--' (swarmps) or with -Command (PowerShell).", profile.Name);
+                throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"The '{profile.Name}' profile runs your own command.", profile.Name) { Hint = Hints.SwarmCommandArgv };
             template.AddRange(request.Command);
         }
         else

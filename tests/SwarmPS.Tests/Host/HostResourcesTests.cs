@@ -135,7 +135,9 @@ public sealed class HostResourcesTests : IDisposable
         ex.Kind.Should().Be(SwarmErrorKind.InvalidState);
         ex.Target.Should().Be("VM-2");
         ex.Message.Should().Contain("memory").And.Contain("requested 4096 MiB").And.Contain("allocated 6144 MiB").And.Contain("limit 8192 MiB")
-            .And.Contain("capacity 8192 MiB").And.Contain("memoryOvercommit").And.Contain("--force");
+            .And.Contain("capacity 8192 MiB").And.Contain("memoryOvercommit");
+        ex.MessageFor(FrontEnd.Cli).Should().Contain("--force");
+        ex.MessageFor(FrontEnd.PowerShell).Should().Contain("-Force").And.NotContain("--");
         ex.Message.Should().NotContain("cpu:", "2 of 16 vCPUs is within the limit");
         ex.Details.Should().ContainSingle();
         _vm.Creates.Should().Be(1, "the refused create never reached the provider");

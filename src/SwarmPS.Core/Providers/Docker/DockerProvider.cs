@@ -154,8 +154,7 @@ public sealed partial class DockerProvider : EnvironmentProviderBase, IDisposabl
         var which = string.Equals(image, _options.DefaultImage, StringComparison.Ordinal) ? $" (the default image, from {_options.DefaultImageSource})" : "";
         return new(DockerErrorIds.DockerImageNotFound, SwarmErrorKind.InvalidArgument,
             $"The image '{Names.Describe(image)}'{which} is not in the engine at {Client.Endpoint.Uri}. SwarmPS never pulls: run 'docker pull {image}' " +
-            $"(offline: 'docker load -i FILE.tar' or 'docker import ROOTFS.tar {image}'), or choose another with --image / -Image, " +
-            "SWARMPS_DOCKER_IMAGE or docker.defaultImage in config.json.", ticket);
+            $"(offline: 'docker load -i FILE.tar' or 'docker import ROOTFS.tar {image}').", ticket) { Hint = Hints.ChooseImage };
     }
 
     /// <summary>A docker image reference as SwarmPS accepts it: [registry/]name[:tag][@digest] characters only, no leading '-'.</summary>

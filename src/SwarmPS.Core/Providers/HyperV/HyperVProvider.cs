@@ -60,15 +60,15 @@ public sealed class HyperVProvider : SshVmProvider
     {
         var ticket = Names.Ticket(request.Ticket);
         _ = Hv; // unavailable: say so before anything else
-        var image = RequireBaseImage(request, context, ProviderName, ticket, "base VHDX", "(none; 'swarmps image register NAME --provider hyperv --path base.vhdx')");
+        var image = RequireBaseImage(request, context, ProviderName, ticket, "base VHDX", "base.vhdx");
         if (!File.Exists(image.Path))
             throw new SwarmException(SwarmRegistry.ImageNotFound, SwarmErrorKind.NotFound, $"The base VHDX of image '{image.Name}' ({image.Path}) does not exist.", ticket);
         var cpus = request.Cpus ?? (image.Cpus > 0 ? image.Cpus : _options.DefaultCpus);
         var memory = request.MemoryMb ?? (image.MemoryMb > 0 ? image.MemoryMb : _options.DefaultMemoryMb);
-        if (cpus is < 1 or > 240) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"--cpus must be 1-240 (got {cpus}).", ticket);
+        if (cpus is < 1 or > 240) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"The vCPU count must be 1-240 (got {cpus}).", ticket) { Hint = Hints.Cpus };
         // Generation 2 VMs need at least 32 MiB; Hyper-V wants an even number of MiB.
         if (memory is < 32 or > 12 * 1024 * 1024 || memory % 2 != 0)
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"--memory-mb must be an even number in 32-12582912 (got {memory}).", ticket);
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"The memory must be an even number of MiB in 32-12582912 (got {memory}).", ticket) { Hint = Hints.MemoryMb };
         if (!_options.OwnsSwitch && string.IsNullOrWhiteSpace(_options.SwitchName))
             throw new SwarmException(ErrorIds.ConfigInvalid, SwarmErrorKind.InvalidArgument, "SWARMPS_HYPERV_SWITCH is empty.", ticket);
         if (_options.OwnsSwitch) _options.Network24();

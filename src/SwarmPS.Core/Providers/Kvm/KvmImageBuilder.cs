@@ -113,7 +113,7 @@ public sealed class KvmImageBuilder
             throw Invalid(name, $"The source is the file the build would write ({final}).");
         if (File.Exists(final))
             throw new SwarmException(SwarmRegistry.ImageExists, SwarmErrorKind.AlreadyExists,
-                $"{final} already exists (an earlier build whose image was unregistered?). Register it with 'swarmps image register {name} --provider kvm --path {final}', or delete it.", name);
+                $"{final} already exists (an earlier build whose image was unregistered?). Register it, or delete it.", name) { Hint = Hints.RegisterImageFile(name, "kvm", final) };
         if (await DomStateAsync(domain, ct).ConfigureAwait(false) is { Length: > 0 } st)
             throw new SwarmException(ErrorIds.InvalidState, SwarmErrorKind.InvalidState,
                 $"Builder domain {domain} already exists ({st}): another build of '{name}' runs, or one was killed. Check, then 'virsh -c {Options.Uri} destroy {domain}; virsh -c {Options.Uri} undefine {domain}'.", name);
@@ -165,8 +165,7 @@ public sealed class KvmImageBuilder
                 if (sw.Elapsed > request.Timeout)
                     throw new SwarmException(ErrorIds.Timeout, SwarmErrorKind.OperationFailed,
                         $"Building '{name}': the builder VM {domain} did not power off within {request.Timeout.TotalMinutes:0.#} min (state '{state}'). " +
-                        $"Its console log is kept in {keptLog}. Check that the source image runs cloud-init with the NoCloud datasource, and the provisioning script's output (/var/log/swarmps-provision.log in the guest, echoed to the console). " +
-                        "A longer timeout: --timeout-minutes / -TimeoutMinutes.", name);
+                        $"Its console log is kept in {keptLog}. Check that the source image runs cloud-init with the NoCloud datasource, and the provisioning script's output (/var/log/swarmps-provision.log in the guest, echoed to the console).", name) { Hint = Hints.BuildTimeout };
                 var pct = 40 + (int)Math.Min(50, 50 * sw.Elapsed.TotalSeconds / Math.Max(1, request.Timeout.TotalSeconds));
                 Report($"provisioning in {domain} ({sw.Elapsed.TotalSeconds:0} s){LastLine(serial) switch { null => "", var l => ": " + l }}", pct);
                 await Task.Delay(PollInterval, ct).ConfigureAwait(false);

@@ -55,7 +55,7 @@ public sealed class KvmImages
         initrd = string.IsNullOrWhiteSpace(initrd) ? null : initrd;
         cmdline = string.IsNullOrEmpty(cmdline) ? null : cmdline;
         if (kernel is null && (initrd is not null || cmdline is not null))
-            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, "--initrd / --cmdline need --kernel (direct kernel boot).", name);
+            throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, "An initrd or kernel command line needs a kernel (direct kernel boot).", name) { Hint = Hints.KernelForInitrd };
         if (cmdline is not null && (cmdline.Any(char.IsControl) || cmdline.Length > 4096))
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, "The kernel command line must be one line without control characters, at most 4096 characters.", name);
         string? Full(string? p, string what)

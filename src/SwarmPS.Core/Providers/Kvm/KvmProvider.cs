@@ -170,7 +170,7 @@ public sealed class KvmProvider : SshVmProvider
     public override Task<SwarmEnvironment> PrepareAsync(NewEnvironmentRequest request, ProviderContext context, CancellationToken ct)
     {
         var ticket = Names.Ticket(request.Ticket);
-        var image = RequireBaseImage(request, context, ProviderName, ticket, "base image", "(none)");
+        var image = RequireBaseImage(request, context, ProviderName, ticket, "base image", "base.qcow2");
         if (!File.Exists(image.Path))
             throw new SwarmException(ErrorIds.ImageNotFound, SwarmErrorKind.NotFound, $"The file of base image '{image.Name}' ({image.Path}) does not exist.", ticket);
         Use(context);
@@ -187,8 +187,8 @@ public sealed class KvmProvider : SshVmProvider
                 throw new SwarmException(ErrorIds.ImageNotFound, SwarmErrorKind.NotFound, $"The {what} of base image '{image.Name}' ({file}) does not exist.", ticket);
         var cpus = request.Cpus ?? (image.Cpus > 0 ? image.Cpus : _options.DefaultCpus);
         var memory = request.MemoryMb ?? (image.MemoryMb > 0 ? image.MemoryMb : _options.DefaultMemoryMb);
-        if (cpus is < 1 or > 256) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"--cpus must be 1-256 (got {cpus}).", ticket);
-        if (memory is < 32 or > 4 * 1024 * 1024) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"--memory-mb must be 32-4194304 (got {memory}).", ticket);
+        if (cpus is < 1 or > 256) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"The vCPU count must be 1-256 (got {cpus}).", ticket) { Hint = Hints.Cpus };
+        if (memory is < 32 or > 4 * 1024 * 1024) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"The memory must be 32-4194304 MiB (got {memory}).", ticket) { Hint = Hints.MemoryMb };
 
         var domain = DomainName(context.Home, ticket);
         var keyPath = Path.Combine(KeyDirectory(context.Home), domain);
@@ -573,8 +573,7 @@ public sealed class KvmProvider : SshVmProvider
 
     protected override void UseContext(ProviderContext context) => Use(context);
 
-    protected override string NoRecordedAddressMessage(SwarmEnvironment env) =>
-        $"'{env.Ticket}' has no recorded IP address; start it (with readiness, without --no-wait) first: 'swarmps env start {env.Ticket}'.";
+    protected override FrontEndHint NoRecordedAddressHint(SwarmEnvironment env) => Hints.StartWithReadiness(env.Ticket, mentionNoWait: true);
 
     protected override async Task<string> RequireHostAsync(SwarmEnvironment env, CancellationToken ct)
     {

@@ -77,11 +77,11 @@ public sealed class TartProvider : SshVmProvider
     public override Task<SwarmEnvironment> PrepareAsync(NewEnvironmentRequest request, ProviderContext context, CancellationToken ct)
     {
         var ticket = Names.Ticket(request.Ticket);
-        var image = RequireBaseImage(request, context, ProviderName, ticket, "base VM", "(none; 'swarmps image register NAME --provider tart --path <tart VM name>')");
+        var image = RequireBaseImage(request, context, ProviderName, ticket, "base VM", "<tart VM name>");
         var cpus = request.Cpus ?? (image.Cpus > 0 ? image.Cpus : 2);
         var memory = request.MemoryMb ?? (image.MemoryMb > 0 ? image.MemoryMb : 4096);
-        if (cpus is < 1 or > 64) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"--cpus must be 1-64 (got {cpus}).", ticket);
-        if (memory is < 512 or > 1024 * 1024) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"--memory-mb must be 512-1048576 (got {memory}).", ticket);
+        if (cpus is < 1 or > 64) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"The vCPU count must be 1-64 (got {cpus}).", ticket) { Hint = Hints.Cpus };
+        if (memory is < 512 or > 1024 * 1024) throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument, $"The memory must be 512-1048576 MiB (got {memory}).", ticket) { Hint = Hints.MemoryMb };
         var vm = VmName(context.Home, ticket);
         return Task.FromResult(new SwarmEnvironment
         {
@@ -152,7 +152,7 @@ public sealed class TartProvider : SshVmProvider
         if (runningMac.Count >= _options.MaxRunningMacOSVms)
             throw new SwarmException(MacOSVmLimitErrorId, SwarmErrorKind.Unavailable,
                 $"Apple allows at most {_options.MaxRunningMacOSVms} running macOS VMs per host, and {runningMac.Count} run already ({string.Join(", ", runningMac)}). " +
-                "Nothing was cloned. Stop one first ('swarmps env stop TICKET' or 'tart stop NAME').", ticket);
+                "Nothing was cloned.", ticket) { Hint = Hints.StopEnvironment("TICKET") };
     }
 
     /// <summary><c>tart run NAME --no-graphics</c> detached, then <c>tart ip --wait</c> and the SSH probe.</summary>
@@ -178,8 +178,8 @@ public sealed class TartProvider : SshVmProvider
         var ip = ipResult.StandardOutput.Trim();
         await VmAccess.WaitForSshAsync(c => ProbeSshAsync(env, ip, c), _options.SshTimeout, _options.PollInterval,
             error => $"'{env.Ticket}': Tart VM {vm} has {ip}, but 'ssh {Meta(env, "user")}@{ip}' with key {Meta(env, "key")} did not work within {_options.SshTimeout.TotalSeconds:0} s (last error: {error}). " +
-                     $"Check: Remote Login is on in the base VM and {Meta(env, "key")}.pub is in ~{Meta(env, "user")}/.ssh/authorized_keys there (see 'swarmps image register --provider tart').",
-            env.Ticket, elapsed => context?.Report(activity, $"{env.Ticket}: waiting for SSH at {ip} ({elapsed.TotalSeconds:0} s)", 75), ct).ConfigureAwait(false);
+                     $"Check: Remote Login is on in the base VM and {Meta(env, "key")}.pub is in ~{Meta(env, "user")}/.ssh/authorized_keys there.",
+            env.Ticket, elapsed => context?.Report(activity, $"{env.Ticket}: waiting for SSH at {ip} ({elapsed.TotalSeconds:0} s)", 75), ct, Hints.TartSshSetup).ConfigureAwait(false);
         return ip;
     }
 

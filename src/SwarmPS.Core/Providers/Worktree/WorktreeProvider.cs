@@ -63,7 +63,7 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
         var ticket = Names.Ticket(request.Ticket);
         if (request.Options is { Count: > 0 } options)
             throw new SwarmException(ErrorIds.InvalidArgument, SwarmErrorKind.InvalidArgument,
-                $"The worktree provider has no option '{Names.Describe(options.Keys.First())}' (it is a provider-specific option, for example docker's --no-worktree).", ticket);
+                $"The worktree provider has no option '{Names.Describe(options.Keys.First())}' (it is a provider-specific option).", ticket) { Hint = Hints.WorktreeHasNoOptions };
         var start = request.RepositoryPath ?? request.WorkingDirectory ?? Environment.CurrentDirectory;
         if (request.WorkingDirectory is not null && !Path.IsPathRooted(start)) start = Path.Combine(request.WorkingDirectory, start);
         start = Path.GetFullPath(start);
@@ -138,7 +138,7 @@ public sealed class WorktreeProvider : EnvironmentProviderBase
             var r = await check.ConfigureAwait(false);
             if (!r.Success)
                 throw new SwarmException(ErrorIds.NotAGitRepository, SwarmErrorKind.InvalidArgument,
-                    $"'{path}' is not inside a git repository. Run this in a repository or pass --repo / -RepositoryPath.", ticket);
+                    $"'{path}' is not inside a git repository.", ticket) { Hint = Hints.PassRepository };
             lines = GitCli.Lines(r.StandardOutput);
             if (lines.Count > 0 && lines[0] == "true")
                 throw new SwarmException(ErrorIds.NotAGitRepository, SwarmErrorKind.InvalidArgument, $"'{path}' is a bare repository; SwarmPS needs a repository with a working tree.", ticket);
