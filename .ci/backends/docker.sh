@@ -55,10 +55,13 @@ command -v docker >/dev/null || { echo "the docker CLI is missing (package docke
 # 2. daemon (ready in ~0.5 s), unless an engine already answers on the socket.
 mkdir -p "$D_DIR"
 if ! ping && ! alive; then
+  # From / (like every daemon here): its working directory must outlive the caller's folder.
+  cd /
   setsid nohup "$(command -v dockerd)" \
     --iptables=false --ip6tables=false \
     --data-root "$D_DIR/data" --exec-root "$D_DIR/exec" \
     --pidfile "$PIDFILE" -H "unix://$SOCK" >>"$D_DIR/dockerd.log" 2>&1 < /dev/null &
+  cd "$OLDPWD"
 fi
 for _ in $(seq 1 300); do ping && break; sleep 0.1; done
 ping || { echo "dockerd did not answer on $SOCK within 30 s; last log lines:" >&2; tail -20 "$D_DIR/dockerd.log" >&2 || true; exit 1; }

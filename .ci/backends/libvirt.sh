@@ -85,8 +85,9 @@ if [ -c /dev/kvm ]; then
 fi
 
 # 3. daemons (remember the ones we start: stop touches only those)
-if ! alive /run/virtlogd.pid; then /usr/sbin/virtlogd -d; sleep 0.2; alive /run/virtlogd.pid && cat /run/virtlogd.pid > "$STATE/virtlogd.pid"; fi
-if ! alive /run/libvirtd.pid; then /usr/sbin/libvirtd -d; sleep 0.2; alive /run/libvirtd.pid && cat /run/libvirtd.pid > "$STATE/libvirtd.pid"; fi
+# From /: a daemon keeps the working directory it started in, and the caller's folder may be deleted.
+if ! alive /run/virtlogd.pid; then (cd / && /usr/sbin/virtlogd -d); sleep 0.2; alive /run/virtlogd.pid && cat /run/virtlogd.pid > "$STATE/virtlogd.pid"; fi
+if ! alive /run/libvirtd.pid; then (cd / && /usr/sbin/libvirtd -d); sleep 0.2; alive /run/libvirtd.pid && cat /run/libvirtd.pid > "$STATE/libvirtd.pid"; fi
 # the first start on a fresh machine probes QEMU's capabilities (~8 s); later ~0.2 s
 for _ in $(seq 1 600); do reachable && break; sleep 0.1; done
 reachable || { log "libvirtd does not answer at $URI"; exit 1; }

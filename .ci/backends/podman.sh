@@ -76,8 +76,13 @@ fi
 if ! ping; then
   if ! alive; then
     rm -f "$SOCK"
+    # From /: the service and every conmon it starts keep this working directory, and a caller's folder (a CI
+    # clone, a worktree) may be deleted while they run ("conmon: Failed to get working directory", and then
+    # every container start fails with "write child: broken pipe").
+    cd /
     setsid nohup podman system service --time=0 "unix://$SOCK" >>"$PODMAN_DIR/service.log" 2>&1 </dev/null &
     echo $! > "$PIDFILE"
+    cd "$OLDPWD"
   fi
   for _ in $(seq 1 150); do ping && break; sleep 0.1; done
   ping || { echo "podman did not answer on $SOCK within 15 s; last log lines:" >&2; tail -20 "$PODMAN_DIR/service.log" >&2 || true; exit 1; }

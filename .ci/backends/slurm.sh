@@ -107,8 +107,9 @@ mkdir -p /etc/slurm
 ln -sfn "$CONF" /etc/slurm/slurm.conf
 
 # 4. daemons (both daemonize and write the pid files named above). -c: a clean job state.
-alive "$S_DIR/slurmctld.pid" || /usr/sbin/slurmctld -c
-alive "$S_DIR/slurmd.pid" || /usr/sbin/slurmd
+# From /: a daemon keeps the working directory it started in, and the caller's folder may be deleted.
+alive "$S_DIR/slurmctld.pid" || (cd / && /usr/sbin/slurmctld -c)
+alive "$S_DIR/slurmd.pid" || (cd / && /usr/sbin/slurmd)
 
 # 5. ready when the node is idle/mixed/allocated (normally within 2 s); resume a node left DOWN.
 ready() { case "$(sinfo -h -N -o %T 2>/dev/null || true)" in idle*|mixed*|allocated*) return 0;; esac; return 1; }
