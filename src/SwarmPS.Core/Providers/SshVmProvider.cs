@@ -159,7 +159,9 @@ public abstract class SshVmProvider : EnvironmentProviderBase
     internal const string StopAgentScript =
         "p=$(cat \"$1\" 2>/dev/null); " +
         "if [ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null; then " +
-        "pids=$( { if [ -r /proc/1/status ]; then awk '$1==\"PPid:\"{n=split(FILENAME,a,\"/\"); print a[3], $2}' /proc/[0-9]*/status; " +
+        // cat, not awk over the files: a process that ends between the glob and the read makes mawk stop at once
+        // (a truncated list: the agent's children were missed on a busy machine); cat reads on past it.
+        "pids=$( { if [ -r /proc/1/status ]; then cat /proc/[0-9]*/status | awk '$1==\"Pid:\"{p=$2} $1==\"PPid:\"{print p, $2}'; " +
         "else ps -A -o pid= -o ppid=; fi; } 2>/dev/null | " +
         "awk -v root=\"$p\" '{par[$1]=$2} END{n=1; q[1]=root; out=root; for(i=1;i<=n;i++) for(c in par) if(par[c]==q[i]) {q[++n]=c; out=out\" \"c} print out}'); " +
         "kill -TERM $pids 2>/dev/null; i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL $pids 2>/dev/null; " +

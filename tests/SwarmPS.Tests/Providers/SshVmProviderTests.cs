@@ -114,7 +114,7 @@ public sealed class SshVmProviderTests
 
         static bool Alive(int pid)
         {
-            for (var i = 0; i < 50; i++)
+            for (var i = 0; i < 300; i++) // up to 30 s on a loaded machine
             {
                 try { using var p = System.Diagnostics.Process.GetProcessById(pid); if (p.HasExited) return false; }
                 catch (ArgumentException) { return false; }
